@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class ShopifyConfig(AppConfig):
+    name = "assay.integrations.shopify"
+    label = "shopify"
+    verbose_name = "Shopify"
+
+    def ready(self) -> None:
+        from assay.integrations.shopify.processing import process_event
+        from assay.webhooks.registry import register
+
+        register("shopify", process_event)

@@ -1,0 +1,162 @@
+"""Store inbound events (dedupe on the sender's id), process them, retry, and record failures."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from pydantic import ValidationError
+
+from assay.core.errors import DomainError
+from assay.webhooks.models import InboundEvent
+from assay.webhooks.registry import RetryLater, handler_for
+from assay.webhooks.status import EventStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+
+def signature_matches(expected: str, given: str) -> bool:
+    """Constant-time comparison of two signatures."""
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    event_id: int
+    duplicate: bool
+
+
+def inbound_event_receive(
+    *, brand_id: int, source: str, event_id: str, topic: str, payload: str, headers: dict[str, str], error: str = ""
+) -> Receipt:
+    """Store a verified delivery. The first delivery of an event id is kept for processing; later
+    ones are recorded as duplicates of it and never processed. With `error`, the event is stored
+    as failed (the payload could not be accepted)."""
+    status = EventStatus.FAILED if error else EventStatus.RECEIVED
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                brand_id=brand_id,
+                source=source,
+                event_id=event_id,
+                topic=topic,
+                payload=payload,
+                headers=headers,
+                status=status,
+                error=error,
+            )
+        return Receipt(event_id=event.pk, duplicate=False)
+    except IntegrityError:
+        first = (
+            InboundEvent.objects.filter(brand_id=brand_id, source=source, event_id=event_id, duplicate_of__isnull=True)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if first is None:  # pragma: no cover - the unique row cannot vanish between the two statements
+            raise
+        duplicate = InboundEvent.objects.create(
+            brand_id=brand_id,
+            source=source,
+            event_id=event_id,
+            topic=topic,
+            headers=headers,
+            status=EventStatus.DUPLICATE,
+            duplicate_of_id=first,
+            processed_at=timezone.now(),
+            outcome=f"duplicate of delivery {first}, ignored",
+        )
+        return Receipt(event_id=duplicate.pk, duplicate=True)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+def inbound_event_process(*, event_pk: int) -> str:
+    """Process one stored event once. Returns its status afterwards.
+
+    The handler's writes and the event's new status commit together, so a crash leaves the event
+    'received' for the sweep to pick up, never half-applied.
+    """
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.select_for_update().get(pk=event_pk)
+            if event.status != EventStatus.RECEIVED:
+                return event.status
+            handler = handler_for(event.source)
+            if handler is None:
+                raise DomainError(f"no processor for source '{event.source}'")
+            event.attempts += 1
+            result = handler(event)
+            event.status = EventStatus.STALE if result.stale else EventStatus.PROCESSED
+            event.outcome = result.outcome[:255]
+            event.error = ""
+            event.processed_at = timezone.now()
+            event.next_attempt_at = None
+            event.save()
+            return event.status
+    except InboundEvent.DoesNotExist:
+        return "missing"
+    except (DomainError, ValidationError, ValueError, KeyError, TypeError) as exc:
+        # A payload the domain refuses will be refused again: fail now. "Not known yet" may heal.
+        transient = isinstance(exc, DomainError) and exc.status_code == 404
+        return _record_failure(event_pk=event_pk, reason=_reason(exc), retry=transient)
+    except RetryLater as exc:
+        return _record_failure(event_pk=event_pk, reason=str(exc), retry=True)
+    except Exception as exc:
+        log.exception("processing inbound event %s failed", event_pk)
+        return _record_failure(event_pk=event_pk, reason=f"{type(exc).__name__}: {exc}", retry=True)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]]
+        return "invalid payload: " + "; ".join(parts)
+    if isinstance(exc, DomainError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+@transaction.atomic
+def _record_failure(*, event_pk: int, reason: str, retry: bool) -> str:
+    event = InboundEvent.objects.select_for_update().get(pk=event_pk)
+    event.attempts += 1  # the attempt's own increment was rolled back with its writes
+    event.error = reason[:2000]
+    if retry and event.attempts < MAX_ATTEMPTS:
+        # Stays 'received' so the retry picks it up; the reason is visible meanwhile.
+        event.status = EventStatus.RECEIVED
+        event.next_attempt_at = timezone.now() + _backoff(event.attempts)
+    else:
+        event.status = EventStatus.FAILED
+        event.next_attempt_at = None
+    event.save()
+    return event.status
+
+
+@transaction.atomic
+def inbound_event_retry(*, event_pk: int, brand_id: int) -> InboundEvent:
+    """Staff ask for a failed event to be processed again."""
+    event = InboundEvent.objects.select_for_update().get(pk=event_pk, brand_id=brand_id)
+    if event.status == EventStatus.FAILED:
+        event.status = EventStatus.RECEIVED
+        event.attempts = 0
+        event.next_attempt_at = timezone.now()
+        event.save(update_fields=["status", "attempts", "next_attempt_at"])
+    return event
+
+
+def inbound_events_due(*, limit: int = 500) -> list[int]:
+    """Events waiting for a retry whose time has come, or left 'received' by a lost task."""
+    now = timezone.now()
+    stuck_before = now - timedelta(minutes=5)
+    due = InboundEvent.objects.filter(status=EventStatus.RECEIVED, next_attempt_at__lte=now)
+    lost = InboundEvent.objects.filter(
+        status=EventStatus.RECEIVED, next_attempt_at__isnull=True, received_at__lt=stuck_before
+    )
+    return list((due | lost).order_by("id").values_list("id", flat=True)[:limit])
