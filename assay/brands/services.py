@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -75,6 +76,21 @@ def brand_secret_set(*, slug: str, integration: str, secret: str, actor: Actor) 
     return row
 
 
+OWNERS_GROUP = "Brand owners"
+# What an owner may configure in /admin/: their brand, people, catalogue, customers and orders.
+_OWNER_APPS = ("brands", "catalog", "orders", "webhooks")
+
+
+def _owners_group() -> Group:
+    group, _ = Group.objects.get_or_create(name=OWNERS_GROUP)
+    wanted = Permission.objects.filter(content_type__app_label__in=_OWNER_APPS).exclude(
+        codename__in=("add_brand", "delete_brand")
+    )
+    if group.permissions.count() != wanted.count():
+        group.permissions.set(wanted)
+    return group
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     token: ApiToken
@@ -134,10 +150,12 @@ def staff_add(*, slug: str, email: str, role: str, password: str | None, actor: 
             )
     except IntegrityError:
         raise Conflict(f"{email} was added to {slug} at the same time; try again") from None
-    if role_value == Role.OWNER and not user.is_staff:
-        # Owners configure their brand in /admin/.
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
+    if role_value == Role.OWNER:
+        # Owners configure their brand in /admin/ (which shows them only their own brands).
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        user.groups.add(_owners_group())
     audit_record(
         brand_id=brand.pk,
         subject=membership,

@@ -83,3 +83,14 @@ def test_the_assay_console_script_is_installed_and_answers():
     )
     assert result.returncode == 0
     assert "--role" in result.stdout
+
+
+@pytest.mark.django_db
+def test_an_owner_can_configure_their_brand_in_the_admin(client):
+    run("create_brand", "aurelia", "--name", "Aurelia")
+    run("create_staff", "aurelia", "owner@aurelia.example", "--role", "owner", "--password", "a-long-password")
+    client.login(username="owner@aurelia.example", password="a-long-password")
+    brand = Brand.objects.get(slug="aurelia")
+    page = client.get(f"/admin/brands/brand/{brand.pk}/change/")
+    assert page.status_code == 200
+    assert b"Aurelia" in page.content
