@@ -69,3 +69,14 @@ def brands_for_user(*, user_id: int) -> list[dict[str, Any]]:
 
 def membership_role(*, user_id: int, brand_id: int) -> str | None:
     return Membership.objects.filter(user_id=user_id, brand_id=brand_id).values_list("role", flat=True).first()
+
+
+def integration_secret_for_slug(*, slug: str, integration: str) -> tuple[int, str] | None:
+    """The brand id and signing secret of a brand's integration, found by the brand's slug; None
+    when the brand or its secret is unknown. One query (webhook intake runs it on every delivery)."""
+    row = (
+        IntegrationSecret.objects.filter(brand__slug=slug, integration=integration)
+        .values_list("brand_id", "secret")
+        .first()
+    )
+    return (row[0], row[1]) if row is not None else None

@@ -143,23 +143,85 @@ def product_mark_deleted(
     return product
 
 
-def products_for_unknown_skus(*, brand_id: int, lines: list[tuple[str, str, str]]) -> dict[str, Variant]:
-    """Variants for order-line SKUs the catalogue does not know yet.
+@dataclass(frozen=True, slots=True)
+class UnknownLine:
+    """An order line the catalogue has no variant for, with whatever the shop said about it."""
 
-    Each (sku, title, variant_title) gets a product built from the line and flagged for completion,
-    so the order lands now and the specification is completed in Assay later.
+    sku: str
+    title: str
+    variant_title: str = ""
+    product_external_id: str = ""
+    variant_external_id: str = ""
+
+
+def products_for_unknown_lines(*, brand_id: int, lines: list[UnknownLine]) -> list[Variant]:
+    """A variant for each order line the catalogue does not know yet, in the order given.
+
+    Each gets a product built from the line and flagged for completion, so the order lands now and
+    the specification is completed in Assay later. When the shop named its product and variant ids,
+    the new rows carry them: the shop's catalogue event for that product later completes these rows
+    instead of creating a second product beside them.
     """
+    products: dict[str, Product] = {}
     made: dict[str, Variant] = {}
-    for sku, title, variant_title in lines:
-        if sku in made:
-            continue
-        category = category_guess(title)
-        product = Product.objects.create(
-            brand_id=brand_id,
-            title=title,
-            category=category,
-            needs_completion=True,
-            hygiene_item=category == Category.EARRINGS and not _NOT_PIERCED.search(title),
-        )
-        made[sku] = Variant.objects.create(brand_id=brand_id, product=product, sku=sku, title=variant_title)
-    return made
+    result: list[Variant] = []
+    for line in lines:
+        key = f"id:{line.variant_external_id}" if line.variant_external_id else f"sku:{line.sku}"
+        variant = made.get(key)
+        if variant is None:
+            product = products.get(line.product_external_id) if line.product_external_id else None
+            if product is None:
+                product = _placeholder_product(brand_id=brand_id, line=line)
+                if line.product_external_id:
+                    products[line.product_external_id] = product
+            variant = _placeholder_variant(brand_id=brand_id, product=product, line=line)
+            made[key] = variant
+        result.append(variant)
+    return result
+
+
+def _placeholder_product(*, brand_id: int, line: UnknownLine) -> Product:
+    if line.product_external_id:
+        existing = Product.objects.filter(brand_id=brand_id, external_id=line.product_external_id).first()
+        if existing is not None:
+            return existing
+    category = category_guess(line.title)
+    product = Product(
+        brand_id=brand_id,
+        external_id=line.product_external_id,
+        title=line.title,
+        category=category,
+        needs_completion=True,
+        hygiene_item=category == Category.EARRINGS and not _NOT_PIERCED.search(line.title),
+    )
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError:
+        # Another order with the same new product landed first.
+        return Product.objects.get(brand_id=brand_id, external_id=line.product_external_id)
+    return product
+
+
+def _placeholder_variant(*, brand_id: int, product: Product, line: UnknownLine) -> Variant:
+    variant = Variant(
+        brand_id=brand_id,
+        product=product,
+        external_id=line.variant_external_id,
+        sku=line.sku,
+        title=line.variant_title,
+    )
+    try:
+        with transaction.atomic():
+            variant.save()
+    except IntegrityError:
+        return Variant.objects.select_related("product").get(brand_id=brand_id, external_id=line.variant_external_id)
+    return variant
+
+
+def products_for_unknown_skus(*, brand_id: int, lines: list[tuple[str, str, str]]) -> dict[str, Variant]:
+    """Variants for order-line SKUs the catalogue does not know yet, by SKU; each (sku, title,
+    variant_title) gets a product flagged for completion (see `products_for_unknown_lines`)."""
+    unknown = [UnknownLine(sku=sku, title=title, variant_title=variant_title) for sku, title, variant_title in lines]
+    variants = products_for_unknown_lines(brand_id=brand_id, lines=unknown)
+    return {line.sku: variant for line, variant in zip(unknown, variants, strict=True)}

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from assay.catalog.models import Variant
-from assay.catalog.services import products_for_unknown_skus
+from assay.catalog.services import UnknownLine, products_for_unknown_lines
 from assay.core.audit import Actor, audit_record
 from assay.core.errors import NotFound
 from assay.orders.models import Customer, Order, OrderLine, Shipment, ShipmentLine, ShopRefund
@@ -84,9 +84,11 @@ def order_upsert(*, brand_id: int, incoming: CanonicalOrder, actor: Actor) -> Or
             order.customer = customer
             changed.append("customer")
         order.number_key = number_key(order.number)
-        if incoming.updated_at and order.source_updated_at != incoming.updated_at:
+        newer = bool(incoming.updated_at) and order.source_updated_at != incoming.updated_at
+        if newer:
             order.source_updated_at = incoming.updated_at
-        order.save()
+        if changed or newer:
+            order.save()
         if order.cancelled_at is not None and not was_cancelled:
             audit_record(
                 brand_id=brand_id,
@@ -114,6 +116,16 @@ def order_upsert(*, brand_id: int, incoming: CanonicalOrder, actor: Actor) -> Or
             actor=actor,
             data={"source": incoming.source, "lines": len(incoming.lines), "total": str(incoming.total)},
         )
+        if order.cancelled_at is not None:
+            # First seen already cancelled (deliveries arrive out of order): the cancellation is
+            # still part of the order's history.
+            audit_record(
+                brand_id=brand_id,
+                subject=order,
+                action="order_cancelled",
+                actor=actor,
+                why=order.cancel_reason or "cancelled in the shop",
+            )
         return OrderUpsert(order=order, outcome="created")
     if changed:
         audit_record(brand_id=brand_id, subject=order, action="order_updated", actor=actor, data={"changed": changed})
@@ -138,7 +150,7 @@ def _customer_upsert(*, brand_id: int, incoming: CanonicalCustomer | None, email
     if customer is None:
         try:
             with transaction.atomic():
-                return Customer.objects.create(**lookup, email=email_value, **details)
+                return Customer.objects.create(**{**lookup, "email": email_value, **details})
         except IntegrityError:
             customer = Customer.objects.get(**lookup)
     updates = {k: v for k, v in {**details, "email": email_value}.items() if v and getattr(customer, k) != v}
@@ -187,7 +199,7 @@ def _lines_sync(*, brand_id: int, order: Order, incoming: list[CanonicalLine]) -
 
 
 def _variants_for(*, brand_id: int, lines: list[CanonicalLine]) -> dict[tuple[str, str], Variant]:
-    """The catalogue's variants for these lines by shop id and by SKU; unknown SKUs get a product."""
+    """The catalogue's variants for these lines by shop id and by SKU; unknown lines get a product."""
     ids = {line.variant_external_id for line in lines if line.variant_external_id}
     skus = {line.sku for line in lines if line.sku}
     found: dict[tuple[str, str], Variant] = {}
@@ -198,13 +210,31 @@ def _variants_for(*, brand_id: int, lines: list[CanonicalLine]) -> dict[tuple[st
         for variant in query.filter(sku__in=skus).order_by("-external_id") if skus else []:
             found.setdefault(("sku", variant.sku), variant)
     unknown = [
-        (line.sku, line.title, line.variant_title)
+        line
         for line in lines
-        if line.sku and ("sku", line.sku) not in found and ("id", line.variant_external_id) not in found
+        if (line.sku or line.variant_external_id)
+        and ("sku", line.sku) not in found
+        and ("id", line.variant_external_id) not in found
     ]
     if unknown:
-        for sku, variant in products_for_unknown_skus(brand_id=brand_id, lines=unknown).items():
-            found[("sku", sku)] = variant
+        made = products_for_unknown_lines(
+            brand_id=brand_id,
+            lines=[
+                UnknownLine(
+                    sku=line.sku,
+                    title=line.title,
+                    variant_title=line.variant_title,
+                    product_external_id=line.product_external_id,
+                    variant_external_id=line.variant_external_id,
+                )
+                for line in unknown
+            ],
+        )
+        for line, variant in zip(unknown, made, strict=True):
+            if line.variant_external_id:
+                found[("id", line.variant_external_id)] = variant
+            if line.sku:
+                found.setdefault(("sku", line.sku), variant)
     return found
 
 
