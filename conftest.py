@@ -13,7 +13,7 @@ from assay.brands.services import api_token_create, brand_create, brand_secret_s
 from assay.core.audit import Actor
 
 OPERATOR = Actor.system("test")
-SHOPIFY_SECRET = "shpss_test_secret_0123456789"
+SHOPIFY_SECRET = "shpss_test_secret_0123456789"  # noqa: S105 - a test value
 
 
 @pytest.fixture
@@ -54,4 +54,16 @@ def staff_password() -> str:
 
 @pytest.fixture
 def staff_user(brand: Brand, staff_password: str) -> Any:
-    return staff_add(slug=brand.slug, email="ops@aurelia.example", role="ops", password=staff_password, actor=OPERATOR).user
+    return staff_add(
+        slug=brand.slug, email="ops@aurelia.example", role="ops", password=staff_password, actor=OPERATOR
+    ).user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_secret_cache() -> Any:
+    """Each test builds its brands anew (new ids, same slugs): no cached secret may outlive it."""
+    from assay.brands.selectors import integration_secret_cache_clear
+
+    integration_secret_cache_clear()
+    yield
+    integration_secret_cache_clear()

@@ -50,14 +50,17 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "huey.contrib.djhuey",
+    "ninja",  # serves the API docs' Swagger UI from its own static files, not a CDN
     "assay.core",
     "assay.brands",
     "assay.catalog",
     "assay.orders",
     "assay.webhooks",
     "assay.integrations.shopify",
+    "assay.integrations.imports",
     "assay.api",
     "assay.backoffice",
+    "assay.demo",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +146,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise expects it even before collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"

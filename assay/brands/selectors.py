@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -80,3 +81,30 @@ def integration_secret_for_slug(*, slug: str, integration: str) -> tuple[int, st
         .first()
     )
     return (row[0], row[1]) if row is not None else None
+
+
+# Webhook intake reads a brand's secret on every delivery; a short per-process cache saves that
+# query. A signature that does not match the cached secret is checked again against the database
+# (`fresh=True`), so a rotated secret is accepted at once; the old one lapses within the TTL.
+SECRET_CACHE_SECONDS = 10.0
+_secret_cache: dict[tuple[str, str], tuple[float, tuple[int, str]]] = {}
+
+
+def integration_secret_cached(*, slug: str, integration: str, fresh: bool = False) -> tuple[int, str] | None:
+    """Like integration_secret_for_slug, from a per-process cache: no query while it is warm."""
+    key = (slug, integration)
+    now = time.monotonic()
+    if not fresh:
+        hit = _secret_cache.get(key)
+        if hit is not None and now - hit[0] < SECRET_CACHE_SECONDS:
+            return hit[1]
+    found = integration_secret_for_slug(slug=slug, integration=integration)
+    if found is None:
+        _secret_cache.pop(key, None)  # unknown slugs are not remembered: the cache stays bounded
+    else:
+        _secret_cache[key] = (now, found)
+    return found
+
+
+def integration_secret_cache_clear() -> None:
+    _secret_cache.clear()

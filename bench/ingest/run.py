@@ -181,7 +181,7 @@ def main() -> None:
         f" payload=json.dumps(shopify_order(100000 + n))) for n in range({args.process})]\n"
         "for event in InboundEvent.objects.bulk_create(rows, batch_size=1000): enqueue_processing(event.pk)\n"
     )
-    sh(python, "manage.py", "shell", "-c", loader, env=env)
+    sh(python, "manage.py", "shell", "--no-imports", "-c", loader, env=env)
     counter = (
         "from assay.webhooks.models import InboundEvent\n"
         f"print(InboundEvent.objects.filter(brand__slug={SLUG!r}, status='received').count())"
@@ -192,7 +192,7 @@ def main() -> None:
     try:
         while True:
             time.sleep(1)
-            left = int(sh(python, "manage.py", "shell", "-c", counter, env=env).stdout.strip() or "0")
+            left = int(sh(python, "manage.py", "shell", "--no-imports", "-c", counter, env=env).stdout.strip() or "0")
             if left == 0 or time.monotonic() - started > 600:
                 break
     finally:

@@ -30,7 +30,8 @@ def test_an_operator_connects_a_store_with_the_four_commands():
     assert "shpss_abcdef123" not in out
     assert IntegrationSecret.objects.get(brand=brand, integration="shopify").secret == "shpss_abcdef123"
     identity = token_identity(raw=token.strip())
-    assert identity is not None and identity.brand_slug == "aurelia" and identity.role == "ops"
+    assert identity is not None
+    assert (identity.brand_slug, identity.role) == ("aurelia", "ops")
     user = get_user_model().objects.get(username="ops@aurelia.example")
     assert user.check_password("a-long-password")
     assert Membership.objects.get(user=user, brand=brand).role == "ops"

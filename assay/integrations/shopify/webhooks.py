@@ -20,7 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
-from assay.brands.selectors import integration_secret_for_slug
+from assay.brands.selectors import integration_secret_cached
 from assay.integrations.shopify.payloads import TOPIC_MODELS
 from assay.webhooks.services import inbound_event_receive
 from assay.webhooks.tasks import enqueue_processing
@@ -74,6 +74,20 @@ def _validation_reason(topic: str, exc: ValidationError) -> tuple[int, str]:
     return 422, f"invalid {topic} payload: " + "; ".join(parts) + more
 
 
+def _verified_brand(*, slug: str, body: bytes, given: str) -> int | None:
+    """The brand whose Shopify secret signed this body, or None. A mismatch against the cached
+    secret is checked once more against the database, in case the secret was just rotated."""
+    for fresh in (False, True):
+        found = integration_secret_cached(slug=slug, integration=SOURCE, fresh=fresh)
+        # An unknown brand costs the same HMAC as a known one, so timing does not tell them apart.
+        secret = found[1] if found is not None else _NO_SECRET
+        if _signature_valid(secret=secret, body=body, given=given) and found is not None:
+            return found[0]
+        if found is None:
+            return None
+    return None
+
+
 @csrf_exempt
 def shopify_webhook(request: HttpRequest, brand: str) -> JsonResponse:
     if request.method != "POST":
@@ -98,13 +112,11 @@ def shopify_webhook(request: HttpRequest, brand: str) -> JsonResponse:
     given = request.headers.get("X-Shopify-Hmac-Sha256", "")
     if not given:
         return _refused()
-    found = integration_secret_for_slug(slug=brand, integration=SOURCE)
-    # An unknown brand costs the same HMAC as a known one, so timing does not tell them apart.
-    secret = found[1] if found is not None else _NO_SECRET
-    if not _signature_valid(secret=secret, body=body, given=given) or found is None:
+    found = _verified_brand(slug=brand, body=body, given=given)
+    if found is None:
         log.info("shopify webhook refused: bad signature", extra={"brand": brand})
         return _refused()
-    brand_id = found[0]
+    brand_id = found
 
     topic = request.headers.get("X-Shopify-Topic", "").strip()
     model = TOPIC_MODELS.get(topic)

@@ -254,7 +254,7 @@ def test_due_events_are_retries_whose_time_came_and_events_a_lost_task_left_behi
 def test_the_task_processes_an_event(brand: Brand, handler: FakeHandler) -> None:
     pk = receive(brand)
 
-    process_inbound_event.enqueue(pk)
+    process_inbound_event(pk)
 
     assert InboundEvent.objects.get(pk=pk).status == EventStatus.PROCESSED
 
@@ -265,7 +265,7 @@ def test_the_task_schedules_a_transient_failure_for_later_instead_of_looping(
     handler.do = raising(NotFound("not yet"))
     pk = receive(brand)
 
-    process_inbound_event.enqueue(pk)
+    process_inbound_event(pk)
 
     assert handler.seen == [pk]  # scheduled, not run again at once
     assert InboundEvent.objects.get(pk=pk).status == EventStatus.RECEIVED

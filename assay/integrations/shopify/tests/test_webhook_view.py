@@ -265,6 +265,35 @@ def test_intake_costs_one_query_for_the_secret_and_one_insert(
     assert statements[1].upper().startswith("INSERT")
 
 
+def test_a_warm_intake_reads_no_secret_from_the_database(client: Client, brand: Brand, shopify_secret: str) -> None:
+    def post() -> tuple[int, list[str]]:
+        body = body_of(payload("order_full"))
+        headers = shopify_headers(topic="orders/create", body=body, secret=shopify_secret)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                f"/hooks/shopify/{brand.slug}/", data=body, content_type="application/json", headers=headers
+            )
+        return response.status_code, [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+    post()
+    status, statements = post()
+
+    assert status == 200
+    assert len(statements) == 1, statements
+    assert statements[0].upper().startswith("INSERT")
+
+
+def test_a_rotated_secret_signs_at_once_though_the_old_one_was_cached(deliver: Deliver, brand: Brand) -> None:
+    from assay.brands.services import brand_secret_set
+
+    assert deliver("orders/create", payload("order_full")).status_code == 200  # caches the old secret
+    brand_secret_set(slug=brand.slug, integration="shopify", secret="rotated-secret-0001", actor=Actor.system("t"))
+
+    response = deliver("orders/create", payload("order_full"), secret="rotated-secret-0001")
+
+    assert response.status_code == 200
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     body=st.one_of(
