@@ -13,7 +13,7 @@ from assay.brands.services import api_token_create, brand_create, brand_secret_s
 from assay.core.audit import Actor
 
 OPERATOR = Actor.system("test")
-SHOPIFY_SECRET = "shpss_test_secret_0123456789"  # noqa: S105 - a test value
+SHOPIFY_SECRET = "shpss_test_secret_0123456789"
 
 
 @pytest.fixture
