@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -103,7 +103,7 @@ def inbound_event_process(*, event_pk: int) -> str:
             return event.status
     except InboundEvent.DoesNotExist:
         return "missing"
-    except (DomainError, ValidationError, ValueError, KeyError, TypeError) as exc:
+    except (DomainError, ValidationError, ValueError, KeyError, TypeError, OverflowError, DataError) as exc:
         # A payload the domain refuses will be refused again: fail now. "Not known yet" may heal.
         transient = isinstance(exc, DomainError) and exc.status_code == 404
         return _record_failure(event_pk=event_pk, reason=_reason(exc), retry=transient)
@@ -127,7 +127,9 @@ def _reason(exc: Exception) -> str:
 def _record_failure(*, event_pk: int, reason: str, retry: bool) -> str:
     event = InboundEvent.objects.select_for_update().get(pk=event_pk)
     event.attempts += 1  # the attempt's own increment was rolled back with its writes
-    event.error = reason[:2000]
+    # A reason can quote the refused input; PostgreSQL text cannot hold NUL, and a failure that
+    # cannot be recorded would leave the event 'received' with no reason, re-run by every sweep.
+    event.error = reason.replace("\x00", "\ufffd")[:2000]
     if retry and event.attempts < MAX_ATTEMPTS:
         # Stays 'received' so the retry picks it up; the reason is visible meanwhile.
         event.status = EventStatus.RECEIVED

@@ -208,7 +208,9 @@ class ShopifyOrder(_Payload):
     discount_codes: list[ShopifyDiscountCode] = Field(default_factory=list)
     customer: ShopifyCustomer | None = None
     shipping_address: ShopifyAddress | None = None
-    line_items: list[ShopifyLineItem] = Field(default_factory=list)
+    # Shopify orders always carry their line items (an edit zeroes current_quantity, it removes none);
+    # an order without lines is not one Assay can store.
+    line_items: list[ShopifyLineItem] = Field(min_length=1)
     fulfillments: list[ShopifyFulfillment] = Field(default_factory=list)
     refunds: list[ShopifyRefund] = Field(default_factory=list)
 

@@ -128,8 +128,13 @@ def shopify_webhook(request: HttpRequest, brand: str) -> JsonResponse:
         return _answer(400, detail="X-Shopify-Event-Id (or X-Shopify-Webhook-Id) is missing")
     if len(event_id) > _EVENT_ID_MAX:
         return _answer(400, detail=f"the event id is longer than {_EVENT_ID_MAX} characters")
+    if "\x00" in event_id:
+        return _answer(400, detail="the event id contains a NUL character")
 
-    headers = {name: value for name in _KEPT_HEADERS if (value := request.headers.get(name))}
+    # Only the body is signed: a replayed body can come with any headers, and PostgreSQL cannot store NUL.
+    headers = {
+        name: value.replace("\x00", "\ufffd") for name in _KEPT_HEADERS if (value := request.headers.get(name))
+    }
     # Stored as text; PostgreSQL text cannot hold NUL, which only a malformed body can carry raw.
     text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")
     try:

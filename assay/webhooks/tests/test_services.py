@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.db import DataError
 from django.utils import timezone
 
 from assay.brands.models import Brand
@@ -160,6 +161,19 @@ def test_a_refused_payload_fails_at_once_with_the_reason(brand: Brand, handler: 
     event = InboundEvent.objects.get(pk=pk)
     assert event.error == "currency: 'XX' is not an ISO 4217 currency code"
     assert (event.attempts, event.next_attempt_at) == (1, None)
+
+
+@pytest.mark.parametrize(
+    "error", [DataError("value out of range for type bigint"), OverflowError("date value out of range")]
+)
+def test_data_the_database_cannot_hold_fails_at_once_instead_of_being_retried(
+    brand: Brand, handler: FakeHandler, error: Exception
+) -> None:
+    handler.do = raising(error)
+    pk = receive(brand)
+
+    assert inbound_event_process(event_pk=pk) == EventStatus.FAILED
+    assert "out of range" in InboundEvent.objects.get(pk=pk).error
 
 
 @pytest.mark.parametrize("error", [NotFound("order 7 is not known yet"), RetryLater("order 7 is not known yet")])
