@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -39,39 +41,69 @@ def inbound_event_receive(
     ones are recorded as duplicates of it and never processed. With `error`, the event is stored
     as failed (the payload could not be accepted)."""
     status = EventStatus.FAILED if error else EventStatus.RECEIVED
-    try:
-        with transaction.atomic():
-            event = InboundEvent.objects.create(
-                brand_id=brand_id,
-                source=source,
-                event_id=event_id,
-                topic=topic,
-                payload=payload,
-                headers=headers,
-                status=status,
-                error=error,
-            )
-        return Receipt(event_id=event.pk, duplicate=False)
-    except IntegrityError:
-        first = (
-            InboundEvent.objects.filter(brand_id=brand_id, source=source, event_id=event_id, duplicate_of__isnull=True)
-            .values_list("id", flat=True)
-            .first()
-        )
-        if first is None:  # pragma: no cover - the unique row cannot vanish between the two statements
-            raise
-        duplicate = InboundEvent.objects.create(
-            brand_id=brand_id,
-            source=source,
-            event_id=event_id,
-            topic=topic,
-            headers=headers,
-            status=EventStatus.DUPLICATE,
-            duplicate_of_id=first,
-            processed_at=timezone.now(),
-            outcome=f"duplicate of delivery {first}, ignored",
-        )
-        return Receipt(event_id=duplicate.pk, duplicate=True)
+    first_id = _insert_first_delivery(
+        brand_id=brand_id,
+        source=source,
+        event_id=event_id,
+        topic=topic,
+        status=status,
+        error=error,
+        payload=payload,
+        headers=headers,
+    )
+    if first_id is not None:
+        return Receipt(event_id=first_id, duplicate=False)
+    first = (
+        InboundEvent.objects.filter(brand_id=brand_id, source=source, event_id=event_id, duplicate_of__isnull=True)
+        .values_list("id", flat=True)
+        .first()
+    )
+    duplicate = InboundEvent.objects.create(
+        brand_id=brand_id,
+        source=source,
+        event_id=event_id,
+        topic=topic,
+        headers=headers,
+        status=EventStatus.DUPLICATE,
+        duplicate_of_id=first,
+        processed_at=timezone.now(),
+        outcome=f"duplicate of delivery {first}, ignored",
+    )
+    return Receipt(event_id=duplicate.pk, duplicate=True)
+
+
+# Every value is a parameter; only the model's own table name is put in.
+_INSERT_FIRST = (
+    "INSERT INTO {table} (brand_id, source, event_id, topic, status, error, outcome, attempts, payload,"
+    " headers, received_at) VALUES (%s, %s, %s, %s, %s, %s, '', 0, %s, %s, %s)"
+    " ON CONFLICT (brand_id, source, event_id) WHERE duplicate_of_id IS NULL DO NOTHING RETURNING id"
+)
+
+
+def _insert_first_delivery(
+    *,
+    brand_id: int,
+    source: str,
+    event_id: str,
+    topic: str,
+    status: str,
+    error: str,
+    payload: str,
+    headers: dict[str, str],
+) -> int | None:
+    """Insert the event as the first delivery of its id; None when one is already stored.
+
+    Hand-written SQL because this runs on every webhook delivery: one statement, one round trip,
+    no savepoint (the conflict is not an error), and about half the Python of Model.objects.create.
+    """
+    table = connection.ops.quote_name(InboundEvent._meta.db_table)
+    sql = _INSERT_FIRST.replace("{table}", table)
+    received_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = [brand_id, source, event_id, topic, status, error, payload, json.dumps(headers), received_at]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/assay_bench_ingest uv run python bench/ingest/run.py
 
-1. Intake: gunicorn (2 sync workers) serves the app on PostgreSQL with Redis-backed tasks; wrk posts
+1. Intake: gunicorn (sync workers, 4 by default) serves the app on PostgreSQL with Redis-backed tasks; wrk posts
    signed Shopify orders/create deliveries (a pool of distinct orders, each delivery with its own
    event id) at /hooks/shopify/<brand>/ - verify, store, enqueue - and then requests the trivial
    /healthz of the same server. Target: intake >= 50% of the trivial endpoint's requests/s.
@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--process", type=int, default=2000, help="orders for the processing measurement")
+    parser.add_argument("--web-workers", type=int, default=4, help="gunicorn sync workers, for both endpoints")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -147,7 +148,7 @@ def main() -> None:
 
     server = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", "2", "--log-level", "warning"],
+         "--workers", str(args.web_workers), "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:
@@ -177,24 +178,29 @@ def main() -> None:
         "from bench.shopify_orders import shopify_order\n"
         f"brand = Brand.objects.get(slug={SLUG!r})\n"
         "InboundEvent.objects.filter(brand=brand).delete()\n"
+        "Order = __import__('assay.orders.models', fromlist=['Order']).Order\n"
+        "Order.objects.filter(brand=brand).delete()\n"
         f"rows = [InboundEvent(brand=brand, source='shopify', topic='orders/create', event_id=f'p{{n}}',"
         f" payload=json.dumps(shopify_order(100000 + n))) for n in range({args.process})]\n"
         "for event in InboundEvent.objects.bulk_create(rows, batch_size=1000): enqueue_processing(event.pk)\n"
     )
     sh(python, "manage.py", "shell", "--no-imports", "-c", loader, env=env)
-    counter = (
-        "from assay.webhooks.models import InboundEvent\n"
-        f"print(InboundEvent.objects.filter(brand__slug={SLUG!r}, status='received').count())"
-    )
+    import psycopg
+
     started = time.monotonic()
     worker = subprocess.Popen([python, "manage.py", "worker", "--workers", "2"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    left = args.process
     try:
-        while True:
-            time.sleep(1)
-            left = int(sh(python, "manage.py", "shell", "--no-imports", "-c", counter, env=env).stdout.strip() or "0")
-            if left == 0 or time.monotonic() - started > 600:
-                break
+        with psycopg.connect(url, autocommit=True) as conn:
+            while left and time.monotonic() - started < 600:
+                time.sleep(0.5)
+                row = conn.execute(
+                    "SELECT count(*) FROM webhooks_inboundevent e JOIN brands_brand b ON b.id = e.brand_id"
+                    " WHERE b.slug = %s AND e.status = 'received'",
+                    (SLUG,),
+                ).fetchone()
+                left = row[0] if row else 0
     finally:
         worker.terminate()
         worker.wait(timeout=30)
