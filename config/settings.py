@@ -208,7 +208,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "huey": {"level": os.environ.get("HUEY_LOG_LEVEL", "INFO")},
+        # Its own handler here keeps the worker from adding a second, plain-text one.
+        "huey": {"handlers": ["console"], "level": os.environ.get("HUEY_LOG_LEVEL", "WARNING"), "propagate": False},
     },
 }
 
