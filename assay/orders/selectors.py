@@ -277,7 +277,8 @@ def order_filter(
     """The brand's orders matching every given criterion (no query runs until it is evaluated).
 
     `number` ignores a leading '#', spaces and case; `email` is an exact, case-insensitive match;
-    `sku` matches orders with any line of that SKU; `q` matches any of number, e-mail or SKU.
+    `sku` matches orders with any line whose SKU starts with it, ignoring case (a product's
+    SKU family, e.g. 'AUR-BND' for every size of a band); `q` matches any of number, e-mail or SKU.
     A date bound means the whole day in `tz` (a zone name, e.g. the brand's timezone); a
     date-time bound without an offset is read in `tz` too. Both bounds are inclusive.
     """
@@ -287,7 +288,8 @@ def order_filter(
     if email.strip():
         orders = orders.filter(email=email.strip().lower())
     if sku.strip():
-        orders = orders.filter(id__in=OrderLine.objects.filter(brand_id=brand_id, sku=sku.strip()).values("order_id"))
+        lines = OrderLine.objects.filter(brand_id=brand_id, sku__istartswith=sku.strip())
+        orders = orders.filter(id__in=lines.values("order_id"))
     if q.strip():
         text = q.strip()
         orders = orders.filter(

@@ -58,6 +58,23 @@ def test_an_order_is_found_by_the_sku_of_any_of_its_lines(api: Client, make_orde
     assert numbers(api.get("/api/v1/orders?sku=NOPE")) == []
 
 
+def test_a_sku_prefix_finds_every_size_of_a_piece_whatever_its_case(api: Client, make_order):
+    make_order(
+        number="#1001",
+        lines=[CanonicalLine(external_id="a", sku="AUR-BAND-7", title="Band", quantity=1, unit_price=Decimal(300))],
+    )
+    make_order(
+        number="#1002",
+        lines=[CanonicalLine(external_id="b", sku="AUR-BAND-8", title="Band", quantity=1, unit_price=Decimal(300))],
+    )
+    make_order(
+        number="#1003",
+        lines=[CanonicalLine(external_id="c", sku="AUR-STUD-1", title="Studs", quantity=1, unit_price=Decimal(90))],
+    )
+
+    assert sorted(numbers(api.get("/api/v1/orders?sku=aur-band"))) == ["#1001", "#1002"]
+
+
 def test_q_matches_a_number_an_email_or_a_sku(api: Client, make_order):
     make_order("#1001", email="one@example.com")
     make_order("#1002", email="two@example.com", lines=[
