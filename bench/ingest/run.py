@@ -97,6 +97,23 @@ end
     )
 
 
+def trivial_script(path: Path) -> None:
+    """wrk script for the ceiling: the same per-request Lua work as the intake script (a fresh
+    request formatted each time), so the load generator costs the same on both sides."""
+    path.write_text(
+        """
+local counter = 0
+function request()
+  counter = counter + 1
+  local headers = {}
+  headers["X-Shopify-Topic"] = "orders/create"
+  headers["X-Shopify-Event-Id"] = "ceiling-" .. counter .. "-" .. os.time()
+  return wrk.format("GET", "/healthz", headers)
+end
+"""
+    )
+
+
 def wait_up(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -145,6 +162,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="assay-bench-"))
     script = work / "intake.lua"
     lua_script(bodies, script)
+    ceiling_script = work / "ceiling.lua"
+    trivial_script(ceiling_script)
 
     server = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
@@ -155,7 +174,9 @@ def main() -> None:
         base = f"http://127.0.0.1:{PORT}"
         wait_up(base + "/healthz")
         wrk(base + "/healthz", seconds=2, connections=args.connections)  # warm up
-        ceiling, ceiling_detail = wrk(base + "/healthz", seconds=args.seconds, connections=args.connections)
+        ceiling, ceiling_detail = wrk(
+            base + "/healthz", seconds=args.seconds, connections=args.connections, script=str(ceiling_script)
+        )
         intake, intake_detail = wrk(
             f"{base}/hooks/shopify/{SLUG}/", seconds=args.seconds, connections=args.connections, script=str(script)
         )
