@@ -132,9 +132,7 @@ def shopify_webhook(request: HttpRequest, brand: str) -> JsonResponse:
         return _answer(400, detail="the event id contains a NUL character")
 
     # Only the body is signed: a replayed body can come with any headers, and PostgreSQL cannot store NUL.
-    headers = {
-        name: value.replace("\x00", "\ufffd") for name in _KEPT_HEADERS if (value := request.headers.get(name))
-    }
+    headers = {name: value.replace("\x00", "\ufffd") for name in _KEPT_HEADERS if (value := request.headers.get(name))}
     # Stored as text; PostgreSQL text cannot hold NUL, which only a malformed body can carry raw.
     text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")
     try:
