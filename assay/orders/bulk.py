@@ -136,6 +136,10 @@ def _differs(stored: Sequence[Any], incoming: Sequence[Any], names: Sequence[str
     return [name for name, old, new in zip(names, stored, incoming, strict=True) if old != new]
 
 
+def _columns(alias: str, names: Iterable[str]) -> str:
+    return ", ".join(f"{alias}.{name}" for name in names)
+
+
 def _distinct(columns: Iterable[str], left: str, right: str) -> str:
     cols = list(columns)
     return f"({', '.join(f'{left}.{c}' for c in cols)}) IS DISTINCT FROM ({', '.join(f'{right}.{c}' for c in cols)})"
@@ -265,7 +269,7 @@ def orders_bulk_upsert(
     `barrier` must be false); `before_commit` returns when this batch may commit - after that one has.
     """
     if connection.vendor != "postgresql":
-        raise NotImplementedError("orders_bulk_upsert needs PostgreSQL (COPY); use order_upsert")
+        raise RuntimeError("orders_bulk_upsert needs PostgreSQL (COPY); use order_upsert")
     prepared = [order if isinstance(order, PreparedOrder) else order_prepare(order) for order in orders]
     external_ids = [order.incoming.external_id for order in prepared]
     if len(set(external_ids)) != len(external_ids):
@@ -304,6 +308,25 @@ def orders_bulk_upsert(
         if before_commit is not None:
             before_commit()
     return outcomes
+
+
+# What a bulk load fills: the tables whose statistics the planner needs to be current.
+_FILLED = (
+    "orders_order", "orders_orderline", "orders_customer", "orders_shipment", "orders_shipmentline",
+    "orders_shoprefund", "core_auditevent", "catalog_product", "catalog_variant",
+)  # fmt: skip
+
+
+def orders_bulk_analyze() -> None:
+    """Refresh the planner's statistics of the tables a bulk load fills (PostgreSQL's ANALYZE).
+
+    Without them, a table that grew from nothing looks as if a brand owned a handful of its rows,
+    and the lookups of the next batches scan the whole brand instead of using their keys. Autovacuum
+    does this in time on a busy server, when it runs at all. Run outside a transaction; it does not
+    block writers.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(_FILLED)}")
 
 
 def batch_may_run_beside(orders: Sequence[PreparedOrder], beside: BatchFootprint) -> bool:
@@ -403,9 +426,10 @@ class _Batch:
 
     def _stored_orders(self, external_ids: list[str]) -> dict[str, tuple[Any, ...]]:
         rows = self._rows(
-            f"SELECT id, external_id, customer_id, source_updated_at, {', '.join(ORDER_FIELDS)} FROM orders_order "
-            "WHERE brand_id = %s AND external_id = ANY(%s) ORDER BY id FOR UPDATE",
-            [self.brand_id, external_ids],
+            f"SELECT o.id, o.external_id, o.customer_id, o.source_updated_at, {_columns('o', ORDER_FIELDS)} "
+            "FROM orders_order o JOIN unnest(%s::text[]) AS k(external_id) ON o.external_id = k.external_id "
+            "WHERE o.brand_id = %s ORDER BY o.id FOR UPDATE OF o",
+            [external_ids, self.brand_id],
         )
         result = {}
         for row in rows:
@@ -454,9 +478,10 @@ class _Batch:
 
     def _customers_by_id(self, wanted: dict[str, list[str]]) -> dict[tuple[str, str], int]:
         stored = self._rows(
-            "SELECT id, external_id, email, first_name, last_name, phone FROM orders_customer "
-            "WHERE brand_id = %s AND external_id = ANY(%s)",
-            [self.brand_id, list(wanted)],
+            "SELECT c.id, c.external_id, c.email, c.first_name, c.last_name, c.phone FROM orders_customer c "
+            "JOIN unnest(%s::text[]) AS k(external_id) ON c.external_id = k.external_id "
+            "WHERE c.brand_id = %s AND c.external_id <> ''",
+            [list(wanted), self.brand_id],
         )
         ids = {("id", row[1]): row[0] for row in stored}
         current = {row[1]: list(row[2:]) for row in stored}
@@ -498,9 +523,10 @@ class _Batch:
 
     def _customers_by_email(self, wanted: dict[str, list[str]]) -> dict[tuple[str, str], int]:
         stored = self._rows(
-            "SELECT DISTINCT ON (email) id, email, first_name, last_name, phone FROM orders_customer "
-            "WHERE brand_id = %s AND external_id = '' AND email = ANY(%s) ORDER BY email, id",
-            [self.brand_id, list(wanted)],
+            "SELECT DISTINCT ON (c.email) c.id, c.email, c.first_name, c.last_name, c.phone FROM orders_customer c "
+            "JOIN unnest(%s::text[]) AS k(email) ON c.email = k.email "
+            "WHERE c.brand_id = %s AND c.external_id = '' ORDER BY c.email, c.id",
+            [list(wanted), self.brand_id],
         )
         ids = {("email", row[1]): row[0] for row in stored}
         current = {row[1]: (row[0], list(row[1:])) for row in stored}
@@ -662,9 +688,9 @@ class _Batch:
         line_ids: dict[int, dict[str, int]] = {}
         if existing:
             rows = self._rows(
-                f"SELECT order_id, external_id, id, {', '.join(_LINE_FIELDS)} FROM orders_orderline "
-                "WHERE brand_id = %s AND order_id = ANY(%s)",
-                [self.brand_id, existing],
+                f"SELECT l.order_id, l.external_id, l.id, {_columns('l', _LINE_FIELDS)} FROM orders_orderline l "
+                "JOIN unnest(%s::bigint[]) AS k(id) ON l.order_id = k.id WHERE l.brand_id = %s",
+                [existing, self.brand_id],
             )
             properties = 3 + _LINE_FIELDS.index("properties")
             for row in rows:
@@ -747,9 +773,10 @@ class _Batch:
         shipment_lines: dict[int, dict[int, int]] = {}
         if existing:
             rows = self._rows(
-                f"SELECT order_id, external_id, id, source_updated_at, {', '.join(_SHIPMENT_FIELDS)} "
-                "FROM orders_shipment WHERE brand_id = %s AND order_id = ANY(%s) AND external_id <> ''",
-                [self.brand_id, existing],
+                f"SELECT s.order_id, s.external_id, s.id, s.source_updated_at, {_columns('s', _SHIPMENT_FIELDS)} "
+                "FROM orders_shipment s JOIN unnest(%s::bigint[]) AS k(id) ON s.order_id = k.id "
+                "WHERE s.brand_id = %s AND s.external_id <> ''",
+                [existing, self.brand_id],
             )
             for row in rows:
                 found = [
@@ -759,7 +786,8 @@ class _Batch:
                 stored[(row[0], row[1])] = (row[2], row[3], *found)
             if stored:
                 for shipment_id, line_id, quantity in self._rows(
-                    "SELECT shipment_id, line_id, quantity FROM orders_shipmentline WHERE shipment_id = ANY(%s)",
+                    "SELECT sl.shipment_id, sl.line_id, sl.quantity FROM orders_shipmentline sl "
+                    "JOIN unnest(%s::bigint[]) AS k(id) ON sl.shipment_id = k.id",
                     [[value[0] for value in stored.values()]],
                 ):
                     shipment_lines.setdefault(shipment_id, {})[line_id] = quantity
@@ -866,8 +894,9 @@ class _Batch:
             known = {
                 (row[0], row[1])
                 for row in self._rows(
-                    "SELECT order_id, external_id FROM orders_shoprefund WHERE brand_id = %s AND order_id = ANY(%s)",
-                    [self.brand_id, existing],
+                    "SELECT r.order_id, r.external_id FROM orders_shoprefund r "
+                    "JOIN unnest(%s::bigint[]) AS k(id) ON r.order_id = k.id WHERE r.brand_id = %s",
+                    [existing, self.brand_id],
                 )
             }
         writes = []

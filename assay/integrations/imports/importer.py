@@ -38,6 +38,7 @@ from assay.orders.bulk import (
     PreparedOrder,
     batch_may_run_beside,
     order_prepare,
+    orders_bulk_analyze,
     orders_bulk_upsert,
 )
 from assay.orders.schema import CanonicalOrder
@@ -136,11 +137,25 @@ class SimpleWriter:
 class BulkWriter:
     name = "bulk"
     batch_size = 2000
+    # The planner's statistics are refreshed as the tables grow: after 5,000 orders, 10,000, 20,000...
+    first_analyze = 5000
 
     def __init__(self, *, brand_id: int, actor: Actor) -> None:
         self.brand_id = brand_id
         self.actor = actor
         self.fallback = SimpleWriter(brand_id=brand_id, actor=actor)
+        self.written = 0
+        self.next_analyze = self.first_analyze
+        self.analyzing = threading.Lock()
+
+    def analyze_if_grown(self, results: list[Result]) -> None:
+        """Count written orders; refresh statistics when their number has doubled (one thread at a time)."""
+        with self.analyzing:
+            self.written += sum(1 for outcome, _ in results if outcome in ("created", "updated"))
+            if self.written < self.next_analyze:
+                return
+            self.next_analyze = self.written * 2
+            orders_bulk_analyze()
 
     def prepare(self, order: CanonicalOrder) -> PreparedOrder:
         return order_prepare(order)
@@ -268,14 +283,21 @@ class _Lanes:
         try:
             while (slot := lane.get()) is not None:
                 previous, slot.previous = slot.previous, None
+                results: list[Result] = []
                 try:
                     if self.error is None:
-                        self.done(slot.batch, self._write(slot, previous))
+                        results = self._write(slot, previous)
+                        self.done(slot.batch, results)
                 except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, which raises it
                     self.error = exc
                 finally:
                     slot.ready.set()
                     slot.done.set()
+                if results and self.error is None:
+                    try:
+                        self.writer.analyze_if_grown(results)
+                    except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, which raises it
+                        self.error = exc
         finally:
             connection.close()
 
@@ -438,6 +460,8 @@ def orders_import(
             if background is not None:
                 background.close()
                 background = None
+            if isinstance(chosen, BulkWriter) and chosen.written and not connection.in_atomic_block:
+                orders_bulk_analyze()  # so what runs next plans its queries on the tables as they now are
             bar.update(stream.size - bar.n)
             report.seconds = time.perf_counter() - started
             bar.set_postfix_str(f"{report.read:,} records, {report.records_per_second:,.0f} records/s")

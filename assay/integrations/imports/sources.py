@@ -77,9 +77,12 @@ def record_label(data: Any) -> str:
 
 
 def shape_problem(order: CanonicalOrder, *, may_hold_nul: bool = True) -> str:
-    """What no database write could store: ids repeated within the order, counts beyond 32 bits.
+    """What no database write could store: ids repeated within the order, NUL characters in text,
+    counts beyond 32 bits. '' when there is nothing.
 
-    Checked before either write path, so both reject the same records for the same reason.
+    Checked before either write path, so both reject the same records for the same reason (and
+    the bulk writer never meets them halfway through a batch). `may_hold_nul=False` skips the
+    walk through every string when the raw record was already seen to hold no NUL.
     """
     for kind, ids in (
         ("line item", [line.external_id for line in order.lines]),

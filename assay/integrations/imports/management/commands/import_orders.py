@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from assay.brands.selectors import brand_by_slug
 from assay.core.audit import Actor
@@ -66,6 +67,13 @@ class Command(BaseCommand):
                 )
             except ImportFileError as exc:
                 raise CommandError(str(exc), returncode=2) from None
+            except DatabaseError as exc:
+                detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise CommandError(
+                    f"the database stopped the import ({detail}); the batches already written stay, "
+                    "and running the same import again completes it",
+                    returncode=2,
+                ) from None
         self.stdout.write(summary(report, brand=brand.slug, rejects_path=options["rejects"]))
         if report.stopped:
             raise CommandError(report.stopped, returncode=2)
