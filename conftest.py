@@ -67,3 +67,14 @@ def _fresh_secret_cache() -> Any:
     integration_secret_cache_clear()
     yield
     integration_secret_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policy_cache() -> Any:
+    """Compiled policies and each brand's current version are cached per process; tests rebuild
+    brands and versions with reused ids, so no cached policy may outlive a test."""
+    from assay.policies.selectors import policy_cache_clear
+
+    policy_cache_clear()
+    yield
+    policy_cache_clear()

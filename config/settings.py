@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import structlog
@@ -56,10 +57,13 @@ INSTALLED_APPS = [
     "assay.catalog",
     "assay.orders",
     "assay.webhooks",
+    "assay.policies",
+    "assay.returns",
     "assay.integrations.shopify",
     "assay.integrations.imports",
     "assay.api",
     "assay.backoffice",
+    "assay.portal",
     "assay.demo",
 ]
 
@@ -106,6 +110,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME", "")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Statements bound on the server (the webhook intake's insert) are prepared after this many
+    # runs on a connection; Django's own queries bind on the client and are never prepared. Empty
+    # turns it off, for a pooler that cannot hold prepared statements (PgBouncer < 1.21 in
+    # transaction mode). Django leaves it off by default for that reason.
+    _prepare = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare) if _prepare else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work: the django.tasks API executed by Huey. SQLite storage locally, Redis when
@@ -130,6 +141,29 @@ else:
         "immediate": False,
         "consumer": {"workers": int(os.environ.get("WORKERS", "2")), "worker_type": "thread"},
     }
+
+# One cache shared by every server process (the portal's lookup rate limits count in it): Redis
+# when CACHE_URL (redis://...) or REDIS_URL is set, else files under var/ (shared by the gunicorn
+# workers of one host).
+CACHE_URL = os.environ.get("CACHE_URL", "") or os.environ.get("REDIS_URL", "")
+CACHES: dict[str, dict[str, Any]]
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
+
+# Shopper portal: order lookups allowed per minute per client address and per order number
+# (0 turns a limit off, e.g. for a load test from one address). Behind a reverse proxy, name the
+# header that carries the client's address (e.g. HTTP_X_FORWARDED_FOR; its last entry is used).
+PORTAL_LOOKUPS_PER_CLIENT = int(os.environ.get("PORTAL_LOOKUPS_PER_CLIENT", "20"))
+PORTAL_LOOKUPS_PER_ORDER = int(os.environ.get("PORTAL_LOOKUPS_PER_ORDER", "10"))
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -162,6 +196,9 @@ STORAGES = {
 # Inbound webhooks: Shopify bodies are a few KB; anything far larger is refused before parsing.
 WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES, 2_621_440)
+
+# Staff returns queue: a request still awaiting a decision this long after it came in is past the SLA.
+RETURNS_REVIEW_SLA_HOURS = int(os.environ.get("RETURNS_REVIEW_SLA_HOURS", "24"))
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

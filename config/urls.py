@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("hooks/shopify/<slug:brand>/", shopify_webhook, name="shopify-webhook"),
     path("app/", include("assay.backoffice.urls")),
+    path("returns/<slug:brand>/", include("assay.portal.urls")),
 ]

@@ -1,6 +1,7 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+from assay.webhooks.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Django's handler, with inbound webhooks (/hooks/) served past the browser middleware (see there).
 application = get_wsgi_application()

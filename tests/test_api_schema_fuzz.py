@@ -18,7 +18,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import negative_data_rejection
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from assay.brands.models import Brand
 from assay.brands.services import api_token_create
@@ -142,6 +142,9 @@ def stocked_brand(brand: Brand, other_brand: Brand) -> dict[str, Any]:
 # query parameters are ignored and an empty filter (`placed_to=`, as an HTML form sends it) means no
 # filter. Such input still goes through every other check, the no-5xx one above all.
 LENIENT_BY_DESIGN: list[schemathesis.CheckFunction] = [negative_data_rejection]
+# A policy document can match its JSON schema and still be refused with 422 for what a schema cannot
+# say (a rule id used twice, a cap of an empty bonus, an extension that ends before it starts...).
+VALIDATED_BEYOND_THE_SCHEMA = {"policy_publish", "policy_evaluate"}
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -152,7 +155,10 @@ def _bearer(token: str) -> dict[str, str]:
 @schema.parametrize()
 @FUZZ
 def test_no_operation_answers_5xx_or_breaks_its_schema(case: Any, stocked_brand: dict[str, Any]) -> None:
-    case.call_and_validate(headers=_bearer(stocked_brand["token"]), excluded_checks=LENIENT_BY_DESIGN)
+    excluded = list(LENIENT_BY_DESIGN)
+    if case.operation.definition.raw.get("operationId") in VALIDATED_BEYOND_THE_SCHEMA:
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(headers=_bearer(stocked_brand["token"]), excluded_checks=excluded)
 
 
 @pytest.mark.usefixtures("requests_keep_the_test_transaction")

@@ -1,9 +1,11 @@
-"""Shopify webhooks over real HTTP to the running app (loopback only), processed by the task queue."""
+"""Shopify webhooks over real HTTP to the running app (loopback only), then claimed and processed
+from the event table as the workers do."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -14,8 +16,9 @@ from django.db import connection
 from assay.brands.models import Brand
 from assay.brands.selectors import integration_secret
 from assay.core.models import AuditEvent
-from assay.integrations.shopify.tests.helpers import body_of, payload, shopify_headers
+from assay.integrations.shopify.tests.helpers import body_of, payload, shopify_headers, work_off_due_events
 from assay.orders.models import Order, OrderLine, Shipment
+from assay.webhooks.claimer import InboundEventClaimer
 from assay.webhooks.models import InboundEvent
 from assay.webhooks.status import EventStatus
 
@@ -61,7 +64,9 @@ def post(hook_url: str, secret: str) -> Post:
         body = raw if raw is not None else body_of(data)
         headers = shopify_headers(topic=topic, body=body, secret=secret, event_id=event_id, signature=signature)
         headers["Content-Type"] = "application/json"
-        return httpx.post(hook_url, content=body, headers=headers, timeout=30)
+        response = httpx.post(hook_url, content=body, headers=headers, timeout=30)
+        work_off_due_events()
+        return response
 
     return send
 
@@ -167,6 +172,46 @@ def test_a_fulfilment_over_http_before_its_order_applies_once_the_order_arrives(
 
     assert InboundEvent.objects.get(event_id="http-early").status == EventStatus.PROCESSED
     assert Shipment.objects.get(order__brand=brand, order__external_id=ORDER_ID).tracking_number == "794612345678"
+
+
+def test_a_delivery_over_http_is_processed_by_a_running_worker_within_a_second(
+    hook_url: str, secret: str, brand: Brand
+) -> None:
+    body = body_of(payload("order_full"))
+    headers = shopify_headers(topic="orders/create", body=body, secret=secret, event_id="http-live")
+    answers: list[httpx.Response] = []
+    stop = threading.Event()
+    settled: dict[str, Any] = {}
+
+    class WatchedWorker(InboundEventClaimer):
+        """The claimer `assay worker` runs, stopping once the delivery is settled."""
+
+        def round(self) -> int:
+            claimed = super().round()
+            row = InboundEvent.objects.filter(event_id="http-live").values().first()
+            if row is not None and row["status"] != EventStatus.RECEIVED:
+                settled.update(row)
+                stop.set()
+            return claimed
+
+    def shopify() -> None:  # delivers while the worker is already looking at an empty table
+        answers.append(httpx.post(hook_url, content=body, headers=headers, timeout=30))
+
+    sender = threading.Thread(target=shopify)
+    give_up = threading.Timer(30, stop.set)
+    give_up.start()
+    sender.start()
+    try:
+        WatchedWorker().run(stop)
+    finally:
+        give_up.cancel()
+        sender.join(timeout=30)
+
+    assert [answer.status_code for answer in answers] == [200]
+    assert settled["status"] == EventStatus.PROCESSED
+    latency = settled["processed_at"] - settled["received_at"]
+    assert latency < timedelta(seconds=1), latency
+    assert Order.objects.get(brand=brand, external_id=ORDER_ID).lines.count() == 2
 
 
 def _concurrently(count: int, send: Callable[[int], httpx.Response]) -> list[int]:

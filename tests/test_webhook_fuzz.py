@@ -1,10 +1,10 @@
 """Hostile deliveries at POST /hooks/shopify/<brand>/, correctly signed: the answer is a 2xx or a
 4xx with {"detail": ...}, never a 5xx, and no order is ever left half-written.
 
-Every delivery goes through Django's test client with the brand's real Shopify secret; the task
-that processes an accepted event runs inline (tasks are immediate in tests) once the request's
-on-commit callbacks fire, so each example ends with the event processed, failed or waiting for a
-retry, and the database is checked right after it.
+Every delivery goes through Django's test client with the brand's real Shopify secret; then the
+workers' claim rounds process what is due (as `assay worker`'s claimers would), so each example
+ends with the event processed, failed or waiting for a retry, and the database is checked right
+after it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from assay.brands.models import Brand
 from assay.brands.selectors import integration_secret
 from assay.core.models import AuditEvent
 from assay.integrations.shopify.payloads import TOPIC_MODELS
+from assay.integrations.shopify.tests.helpers import work_off_due_events
 from assay.integrations.shopify.webhooks import shopify_signature
 from assay.orders.models import Order, OrderLine, Shipment, ShopRefund
 from assay.webhooks.models import InboundEvent
@@ -333,9 +334,11 @@ def send(brand: Brand, django_capture_on_commit_callbacks: Callable[..., Any]) -
             **(extra or {}),
         }
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(
+            response = client.post(
                 f"/hooks/shopify/{slug or brand.slug}/", data=body, content_type="application/json", headers=headers
             )
+            work_off_due_events()
+        return response
 
     return deliver
 

@@ -14,7 +14,10 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from assay.api.auth import TokenAuth
 from assay.api.orders import router as orders_router
+from assay.api.policies import router as policies_router
+from assay.api.portal import router as portal_router
 from assay.api.products import router as products_router
+from assay.api.returns import router as returns_router
 from assay.api.webhook_events import router as webhook_events_router
 from assay.core.errors import DomainError
 
@@ -118,3 +121,6 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/orders", orders_router, tags=["orders"])
 api.add_router("/products", products_router, tags=["products"])
 api.add_router("/webhook-events", webhook_events_router, tags=["webhook events"])
+api.add_router("/returns", returns_router, tags=["returns"])
+api.add_router("/policy", policies_router, tags=["return policy"])
+api.add_router("/portal", portal_router, tags=["shopper portal"])

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from assay.backoffice import views
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("orders/<int:order_id>/", views.order_view, name="order-detail"),
     path("webhooks/", views.webhook_events, name="webhook-events"),
     path("webhooks/<int:event_pk>/retry/", views.webhook_event_retry, name="webhook-event-retry"),
+    path("returns/", include("assay.backoffice.returns_urls")),
+    path("policies/", include("assay.backoffice.policies_urls")),
 ]

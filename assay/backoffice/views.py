@@ -25,6 +25,7 @@ from assay.backoffice.forms import BrandSwitchForm, EmailLoginForm, EventFilterF
 from assay.backoffice.scope import StaffScope, brand_select, page_context, staff_page
 from assay.backoffice.selectors import dashboard_counts
 from assay.orders.selectors import OrderDetail, OrderLineData, ShipmentData, order_detail, order_search
+from assay.returns.queue import return_queue_counts
 from assay.webhooks.selectors import inbound_event_detail, inbound_event_search
 from assay.webhooks.services import inbound_event_retry
 from assay.webhooks.status import EventStatus
@@ -96,10 +97,11 @@ def home(request: HttpRequest, scope: StaffScope) -> HttpResponse:
     week_start = today - timedelta(days=today.weekday())
     since = timezone.make_aware(datetime.combine(week_start, time.min))
     counts = dashboard_counts(brand_id=scope.brand_id, since=since)
+    returns = return_queue_counts(brand_ids=[scope.brand_id])
     return render(
         request,
         "backoffice/home.html",
-        page_context(scope, "home", counts=counts, week_start=week_start),
+        page_context(scope, "home", counts=counts, week_start=week_start, returns=returns),
     )
 
 
@@ -124,7 +126,7 @@ def brand_switch(request: HttpRequest) -> HttpResponse:
 def _section_root(path: str) -> str:
     """After a switch, an order or event of the old brand would be 404: go to its list instead,
     keeping nothing from the old brand's filters."""
-    for name in ("backoffice:orders", "backoffice:webhook-events"):
+    for name in ("backoffice:orders", "backoffice:returns", "backoffice:webhook-events"):
         root = reverse(name)
         if path.startswith(root):
             return root

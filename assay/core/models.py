@@ -56,3 +56,29 @@ class MoneyField(models.DecimalField):
         kwargs.setdefault("max_digits", 14)
         kwargs.setdefault("decimal_places", 4)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a request sent with an `Idempotency-Key` header, replayed to its retries.
+
+    `scope` names whose key it is ("api:<brand id>", "portal:<order id>"), so two clients cannot
+    collide or read each other's answers. Inserted and completed inside the request's own
+    transaction: a concurrent duplicate waits on the unique constraint and then sees the finished
+    answer, and a request that crashed leaves no row behind, so its retry runs afresh. Kept for a
+    day (IDEMPOTENCY_TTL), as Stripe does for refunds.
+    """
+
+    scope = models.CharField(max_length=100)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body (canonical JSON)")
+    response_status = models.PositiveSmallIntegerField(default=0, help_text="0 while the first request runs")
+    response_body = models.TextField(blank=True, help_text="the exact JSON text first answered")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_scope_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

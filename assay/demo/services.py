@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Model
@@ -24,7 +25,10 @@ from assay.demo.catalogue import PieceMint, catalogue_build
 from assay.demo.orders import Counts, OrderHistory
 from assay.demo.people import Population
 from assay.demo.plans import AURELIA_BRAND, DEMO_BRANDS, DEMO_SLUGS, LUMEN_BRAND, DemoBrand
+from assay.demo.returns import demo_returns_seed
+from assay.orders.bulk import orders_bulk_analyze
 from assay.orders.models import Customer, Order, OrderLine, Shipment, ShipmentLine, ShopRefund
+from assay.returns.models import ReturnLine, ReturnNote, ReturnPhoto, ReturnRequest
 
 OWNER_EMAIL = "owner@aurelia.example"
 OWNER_PASSWORD = "aurelia-demo"  # noqa: S105 - the published demo login
@@ -50,6 +54,7 @@ class BrandSeeded:
     variants: int
     pieces_in_stock: int
     counts: Counts
+    returns: int = 0
 
 
 @dataclass
@@ -111,6 +116,12 @@ def demo_seed(
             ]
             if large and progress is not None:
                 progress("indexing and checking every row's references")
+        # Through the returns services, so after the bulk load has put its indexes back, and with
+        # the planner told how big the tables grew (else it scans them for every lookup).
+        if large and connection.vendor == "postgresql":
+            orders_bulk_analyze()
+        for demo, brand_seeded in zip(DEMO_BRANDS, seeded, strict=True):
+            brand_seeded.returns = _returns_seed(demo=demo, seeded=brand_seeded, seed=seed, as_of=day)
         staff_add(slug="aurelia", email=OWNER_EMAIL, role="owner", password=OWNER_PASSWORD, actor=ACTOR)
         # The same person works for Lumen too, so the back office has a brand to switch to.
         staff_add(slug="lumen", email=OWNER_EMAIL, role="ops", password=None, actor=ACTOR)
@@ -196,9 +207,20 @@ def _brand_seed(
     )
 
 
+def _returns_seed(*, demo: DemoBrand, seeded: BrandSeeded, seed: int, as_of: date) -> int:
+    brand_id = Brand.objects.values_list("id", flat=True).get(slug=demo.plan.slug)
+    now = datetime.combine(as_of, datetime.min.time(), tzinfo=ZoneInfo(demo.plan.timezone)).astimezone(UTC)
+    rng = random.Random(f"assay-demo-returns:{seed}:{demo.plan.slug}")
+    return demo_returns_seed(brand_id=brand_id, orders=seeded.counts.orders, rng=rng, now=now, actor=ACTOR)
+
+
 # Children before parents: these tables hold millions of rows after a benchmark run, far too many
 # for the ORM's cascade, which loads every row it deletes.
 _BULK_DELETE_ORDER: list[tuple[type[Model], str]] = [
+    (ReturnPhoto, "brand_id IN ({brands})"),
+    (ReturnNote, "brand_id IN ({brands})"),
+    (ReturnLine, "brand_id IN ({brands})"),
+    (ReturnRequest, "brand_id IN ({brands})"),
     (ShipmentLine, "shipment_id IN (SELECT id FROM {shipment} WHERE brand_id IN ({brands}))"),
     (AuditEvent, "brand_id IN ({brands})"),
     (ShopRefund, "brand_id IN ({brands})"),

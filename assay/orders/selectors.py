@@ -447,3 +447,70 @@ def order_id_for_number(*, brand_id: int, number: str) -> int | None:
         .values_list("id", flat=True)
         .first()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PortalLineData:
+    id: int
+    sku: str
+    title: str
+    variant_title: str
+    quantity: int
+    unit_price: Decimal
+    total_discount: Decimal
+    properties: dict[str, str]
+    personalised: bool
+    product_id: int | None
+    variant_id: int | None
+
+    @property
+    def personalisation(self) -> dict[str, str]:
+        """The properties that carry engraving or other personalisation text, as the shop named them."""
+        return {name: value for name, value in self.properties.items() if is_personalisation(name, str(value))}
+
+
+@dataclass(frozen=True, slots=True)
+class PortalOrder:
+    """What a shopper who proved an order (number + e-mail) may see of it."""
+
+    id: int
+    number: str
+    currency: str
+    placed_at: datetime
+    lines: list[PortalLineData]
+
+
+_PORTAL_LINE_FIELDS = ("id", "sku", "title", "variant_title", "quantity", "unit_price", "total_discount",
+                       "properties", "personalised", "product_id", "variant_id")  # fmt: skip
+
+
+def order_for_portal(*, brand_id: int, number: str, email: str) -> PortalOrder | None:
+    """The brand's order with this number ('#1001', ' 1001 ' alike) and e-mail (any case), with its
+    lines; None for any mismatch, so callers cannot tell which part was wrong.
+
+    One query: the order joined to its lines (index brand + number_key). Should a shop reuse a
+    number for the same e-mail, the latest order wins.
+    """
+    key = number_key(number)
+    address = email.strip().lower()
+    if not key or not address or len(key) > 64 or len(address) > 254:
+        return None
+    rows = (
+        Order.objects.filter(brand_id=brand_id, number_key=key, email=address)
+        .order_by("-placed_at", "-id", "lines__position", "lines__id")
+        .values("id", "number", "currency", "placed_at", *(f"lines__{name}" for name in _PORTAL_LINE_FIELDS))
+    )
+    found: PortalOrder | None = None
+    for row in rows:
+        if found is None:
+            found = PortalOrder(
+                id=row["id"], number=row["number"], currency=row["currency"], placed_at=row["placed_at"], lines=[]
+            )
+        elif row["id"] != found.id:
+            break
+        if row["lines__id"] is None:
+            continue
+        values = {name: row[f"lines__{name}"] for name in _PORTAL_LINE_FIELDS}
+        values["properties"] = {str(k): str(v) for k, v in (values["properties"] or {}).items()}
+        found.lines.append(PortalLineData(**values))
+    return found

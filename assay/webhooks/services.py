@@ -1,16 +1,26 @@
-"""Store inbound events (dedupe on the sender's id), process them, retry, and record failures."""
+"""Store inbound events (dedupe on the sender's id), claim and process them, retry, and record failures.
+
+The event table is the queue (docs/adr/0003-inbound-events-claimed-from-the-table.md): intake
+stores a 'received' event due at once; workers claim due events (`inbound_events_claim`), each
+claim a lease that a finished attempt clears and a crashed one lets run out.
+"""
 
 from __future__ import annotations
 
 import hmac
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
+import psycopg
 from django.db import DataError, connection, transaction
+from django.db.backends.utils import CursorWrapper
+from django.db.models import QuerySet
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 from pydantic import ValidationError
 
 from assay.core.errors import DomainError
@@ -21,6 +31,10 @@ from assay.webhooks.status import EventStatus
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+# How long a claimed event stays out of other workers' reach. Processing one takes milliseconds;
+# an event whose worker died while holding it is claimed again once its lease has run out.
+CLAIM_LEASE = timedelta(seconds=60)
+CLAIM_BATCH = 10
 
 
 def signature_matches(expected: str, given: str) -> bool:
@@ -37,9 +51,10 @@ class Receipt:
 def inbound_event_receive(
     *, brand_id: int, source: str, event_id: str, topic: str, payload: str, headers: dict[str, str], error: str = ""
 ) -> Receipt:
-    """Store a verified delivery. The first delivery of an event id is kept for processing; later
-    ones are recorded as duplicates of it and never processed. With `error`, the event is stored
-    as failed (the payload could not be accepted)."""
+    """Store a verified delivery. The first delivery of an event id is kept for processing and is
+    due at once (a worker claims it; nothing is enqueued); later ones are recorded as duplicates
+    of it and never processed. With `error`, the event is stored as failed (the payload could not
+    be accepted)."""
     status = EventStatus.FAILED if error else EventStatus.RECEIVED
     first_id = _insert_first_delivery(
         brand_id=brand_id,
@@ -67,6 +82,7 @@ def inbound_event_receive(
         status=EventStatus.DUPLICATE,
         duplicate_of_id=first,
         processed_at=timezone.now(),
+        next_attempt_at=None,
         outcome=f"duplicate of delivery {first}, ignored",
     )
     return Receipt(event_id=duplicate.pk, duplicate=True)
@@ -75,7 +91,7 @@ def inbound_event_receive(
 # Every value is a parameter; only the model's own table name is put in.
 _INSERT_FIRST = (
     "INSERT INTO {table} (brand_id, source, event_id, topic, status, error, outcome, attempts, payload,"
-    " headers, received_at) VALUES (%s, %s, %s, %s, %s, %s, '', 0, %s, %s, %s)"
+    " headers, received_at, next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s, '', 0, %s, %s, %s, %s)"
     " ON CONFLICT (brand_id, source, event_id) WHERE duplicate_of_id IS NULL DO NOTHING RETURNING id"
 )
 
@@ -98,10 +114,34 @@ def _insert_first_delivery(
     """
     table = connection.ops.quote_name(InboundEvent._meta.db_table)
     sql = _INSERT_FIRST.replace("{table}", table)
-    received_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    params: list[Any] = [brand_id, source, event_id, topic, status, error, payload, json.dumps(headers), received_at]
+    now = timezone.now()
+    due = now if status == EventStatus.RECEIVED else None
+    if connection.vendor == "postgresql":
+        params: list[Any] = [brand_id, source, event_id, topic, status, error, payload, Jsonb(headers), now, due]
+        return _insert_server_bound(sql, params)
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [brand_id, source, event_id, topic, status, error, payload, json.dumps(headers), adapt(now), adapt(due)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def _insert_server_bound(sql: str, params: list[Any]) -> int | None:
+    """PostgreSQL: run the insert with its values sent apart from the SQL (server-side binding).
+    Django's default cursor quotes every value, the whole payload included, into the statement
+    text in Python first: ~190 against ~90 µs of Python a delivery, measured here. With the
+    database OPTIONS `prepare_threshold` set, psycopg also prepares the statement, which saves
+    PostgreSQL its parsing and planning. Errors and query logging stay Django's."""
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        if connection.queries_logged:
+            # Django wraps its own raw cursor the same way (its stubs type the argument otherwise).
+            with connection.make_debug_cursor(cast(CursorWrapper, cursor)).debug_sql(sql, params):
+                cursor.execute(sql, params)
+        else:
+            cursor.execute(sql, params)
         row = cursor.fetchone()
     return int(row[0]) if row else None
 
@@ -114,7 +154,7 @@ def inbound_event_process(*, event_pk: int) -> str:
     """Process one stored event once. Returns its status afterwards.
 
     The handler's writes and the event's new status commit together, so a crash leaves the event
-    'received' for the sweep to pick up, never half-applied.
+    'received' for a worker to claim again when its lease runs out, never half-applied.
     """
     try:
         with transaction.atomic():
@@ -160,7 +200,7 @@ def _record_failure(*, event_pk: int, reason: str, retry: bool) -> str:
     event = InboundEvent.objects.select_for_update().get(pk=event_pk)
     event.attempts += 1  # the attempt's own increment was rolled back with its writes
     # A reason can quote the refused input; PostgreSQL text cannot hold NUL, and a failure that
-    # cannot be recorded would leave the event 'received' with no reason, re-run by every sweep.
+    # cannot be recorded would leave the event 'received' with no reason, claimed again and again.
     event.error = reason.replace("\x00", "\ufffd")[:2000]
     if retry and event.attempts < MAX_ATTEMPTS:
         # Stays 'received' so the retry picks it up; the reason is visible meanwhile.
@@ -185,12 +225,46 @@ def inbound_event_retry(*, event_pk: int, brand_id: int) -> InboundEvent:
     return event
 
 
+def _waiting(now: datetime) -> QuerySet[InboundEvent]:
+    return InboundEvent.objects.filter(status=EventStatus.RECEIVED, next_attempt_at__lte=now)
+
+
 def inbound_events_due(*, limit: int = 500) -> list[int]:
-    """Events waiting for a retry whose time has come, or left 'received' by a lost task."""
+    """Events a worker may claim now, oldest due first: new deliveries, retries whose time has
+    come, and events whose worker's lease ran out."""
+    return list(_waiting(timezone.now()).order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
+
+
+def inbound_events_claim(*, limit: int = CLAIM_BATCH, lease: timedelta = CLAIM_LEASE) -> list[int]:
+    """Take up to `limit` due events for the calling worker: each is out of other workers' reach
+    until it is settled or its lease runs out (a crashed worker's events come back by themselves).
+
+    Idle, this is one read. PostgreSQL: claimers skip each other's locked rows (SKIP LOCKED) so
+    they never wait on one another; SQLite: its write lock serialises the claims.
+    """
     now = timezone.now()
-    stuck_before = now - timedelta(minutes=5)
-    due = InboundEvent.objects.filter(status=EventStatus.RECEIVED, next_attempt_at__lte=now)
-    lost = InboundEvent.objects.filter(
-        status=EventStatus.RECEIVED, next_attempt_at__isnull=True, received_at__lt=stuck_before
-    )
-    return list((due | lost).order_by("id").values_list("id", flat=True)[:limit])
+    if not _waiting(now).exists():
+        return []
+    with transaction.atomic():
+        due = _waiting(now).order_by("next_attempt_at", "id").select_for_update(skip_locked=True)
+        claimed = list(due.values_list("id", flat=True)[:limit])
+        if claimed:
+            InboundEvent.objects.filter(pk__in=claimed).update(next_attempt_at=now + lease)
+    return claimed
+
+
+def inbound_events_process_due(*, limit: int = CLAIM_BATCH) -> int:
+    """One round of a worker: claim up to `limit` due events and process each in turn. Returns how
+    many it claimed (0: nothing was due)."""
+    claimed = inbound_events_claim(limit=limit)
+    for event_pk in claimed:
+        inbound_event_process(event_pk=event_pk)
+    return len(claimed)
+
+
+def inbound_events_make_due(*, event_pks: Collection[int]) -> None:
+    """Waiting events to be claimed at once rather than at the end of their backoff (what they
+    waited for has arrived). Takes effect with the caller's transaction."""
+    if event_pks:
+        waiting = InboundEvent.objects.filter(pk__in=event_pks, status=EventStatus.RECEIVED)
+        waiting.update(next_attempt_at=timezone.now())

@@ -4,10 +4,13 @@
 
 1. Intake: gunicorn (sync workers, 4 by default) serves the app on PostgreSQL with Redis-backed tasks; wrk posts
    signed Shopify orders/create deliveries (a pool of distinct orders, each delivery with its own
-   event id) at /hooks/shopify/<brand>/ - verify, store, enqueue - and then requests the trivial
-   /healthz of the same server. Target: intake >= 50% of the trivial endpoint's requests/s.
-2. Processing: N distinct orders stored as received events, then `assay worker` turns them into
-   orders; prints orders/s into PostgreSQL.
+   event id) at /hooks/shopify/<brand>/ - verify, store as due for the workers (ADR 0003: the
+   stored row is the hand-off, nothing is enqueued) - and then requests the trivial /healthz of
+   the same server. Target: intake >= 50% of the trivial endpoint's requests/s.
+2. Processing: N distinct orders stored as received events, then `assay worker` (its claimers)
+   turns them into orders; prints orders/s into PostgreSQL.
+3. Latency: with that worker idle, single deliveries through gunicorn; prints the time from
+   intake (received_at) to processed (processed_at).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -132,6 +136,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--process", type=int, default=2000, help="orders for the processing measurement")
     parser.add_argument("--web-workers", type=int, default=4, help="gunicorn sync workers, for both endpoints")
+    parser.add_argument("--latency-probes", type=int, default=20, help="single deliveries timed intake -> processed")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -194,7 +199,6 @@ def main() -> None:
         "import json,sys\n"
         "from assay.brands.models import Brand\n"
         "from assay.webhooks.models import InboundEvent\n"
-        "from assay.webhooks.tasks import enqueue_processing\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from bench.shopify_orders import shopify_order\n"
         f"brand = Brand.objects.get(slug={SLUG!r})\n"
@@ -203,7 +207,7 @@ def main() -> None:
         "Order.objects.filter(brand=brand).delete()\n"
         f"rows = [InboundEvent(brand=brand, source='shopify', topic='orders/create', event_id=f'p{{n}}',"
         f" payload=json.dumps(shopify_order(100000 + n))) for n in range({args.process})]\n"
-        "for event in InboundEvent.objects.bulk_create(rows, batch_size=1000): enqueue_processing(event.pk)\n"
+        "InboundEvent.objects.bulk_create(rows, batch_size=1000)  # due at once: the claimers take them\n"
     )
     sh(python, "manage.py", "shell", "--no-imports", "-c", loader, env=env)
     import psycopg
@@ -216,18 +220,69 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             while left and time.monotonic() - started < 600:
                 time.sleep(0.5)
-                row = conn.execute(
-                    "SELECT count(*) FROM webhooks_inboundevent e JOIN brands_brand b ON b.id = e.brand_id"
-                    " WHERE b.slug = %s AND e.status = 'received'",
-                    (SLUG,),
-                ).fetchone()
-                left = row[0] if row else 0
+                left = waiting(conn)
+            elapsed = time.monotonic() - started
+            done = args.process - left
+            print(
+                f"processing: {done} orders in {elapsed:.1f} s = {done / elapsed:.0f} orders/s into PostgreSQL"
+                " (2 worker threads)"
+            )
+            latencies = intake_to_processed(conn, env, count=args.latency_probes)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-    elapsed = time.monotonic() - started
-    done = args.process - left
-    print(f"processing: {done} orders in {elapsed:.1f} s = {done / elapsed:.0f} orders/s into PostgreSQL (2 threads)")
+    latencies.sort()
+    print(
+        f"latency intake -> processed, {len(latencies)} single deliveries to an idle worker:"
+        f" median {latencies[len(latencies) // 2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+    )
+
+
+def waiting(conn: Any) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM webhooks_inboundevent e JOIN brands_brand b ON b.id = e.brand_id"
+        " WHERE b.slug = %s AND e.status = 'received'",
+        (SLUG,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def intake_to_processed(conn: Any, env: dict[str, str], *, count: int) -> list[float]:
+    """Deliveries one at a time through the web server while the worker idles; for each, the time
+    from its intake (received_at, set by the request) to its processing (processed_at)."""
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
+         "--workers", "2", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        wait_up(f"http://127.0.0.1:{PORT}/healthz")
+        for n in range(count):
+            body = json.dumps(shopify_order(900_000 + n)).encode()
+            digest = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{PORT}/hooks/shopify/{SLUG}/", data=body, method="POST",
+                headers={"Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
+                         "X-Shopify-Hmac-Sha256": digest, "X-Shopify-Event-Id": f"latency-{n}-{time.time()}"},
+            )  # fmt: skip
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200
+            time.sleep(0.3)  # arrive at a worker that is waiting, not one still busy with the last
+        deadline = time.monotonic() + 30
+        while waiting(conn) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    rows = conn.execute(
+        "SELECT extract(epoch FROM e.processed_at - e.received_at) FROM webhooks_inboundevent e"
+        " JOIN brands_brand b ON b.id = e.brand_id WHERE b.slug = %s AND e.event_id LIKE 'latency-%%'"
+        " AND e.status = 'processed'",
+        (SLUG,),
+    ).fetchall()
+    if len(rows) != count:
+        raise SystemExit(f"only {len(rows)} of {count} latency deliveries were processed")
+    return [float(row[0]) for row in rows]
 
 
 if __name__ == "__main__":

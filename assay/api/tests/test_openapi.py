@@ -33,4 +33,7 @@ def test_export_openapi_prints_the_schema_with_sorted_keys_and_two_space_indent(
     assert out.getvalue() == json.dumps(schema, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     assert schema["openapi"].startswith("3.")
     assert set(schema["paths"]) >= {"/api/v1/orders", "/api/v1/products", "/api/v1/webhook-events"}
-    assert schema["components"]["securitySchemes"] == {"TokenAuth": {"scheme": "bearer", "type": "http"}}
+    assert schema["components"]["securitySchemes"] == {
+        "TokenAuth": {"scheme": "bearer", "type": "http"},
+        "PortalToken": {"scheme": "bearer", "type": "http"},  # the shopper's token from POST /portal/lookup
+    }

@@ -313,3 +313,53 @@ def test_an_order_count_out_of_range_is_refused(seeded, orders):
     with pytest.raises(CommandError, match="between 0 and 1,000,000"):
         call_command("seed_demo", "--reset", "--orders", orders, stdout=StringIO())
     assert Order.objects.filter(brand=aurelia()).count() == 200
+
+
+# --- returns -----------------------------------------------------------------------------------
+
+
+def test_both_demo_brands_get_the_default_return_policy(seeded):
+    from assay.policies.models import PolicyVersion
+
+    assert set(PolicyVersion.objects.filter(number=1).values_list("brand__slug", flat=True)) == {"aurelia", "lumen"}
+
+
+def test_aurelia_has_returns_in_every_state_made_through_the_services(seeded):
+    from assay.returns.models import ReturnRequest
+    from assay.returns.status import ReturnStatus
+
+    requests = ReturnRequest.objects.filter(brand=aurelia())
+    assert set(requests.values_list("status", flat=True)) == set(ReturnStatus.values)
+    assert "return requests (RMAs)" in seeded
+    for request in requests.prefetch_related("lines"):
+        assert request.rma.startswith("R-1")
+        assert request.policy_version_id is not None
+        assert request.lines.all()
+        assert {line.status for line in request.lines.all()} <= set(ReturnStatus.values)
+        requested = AuditEvent.objects.get(
+            subject_type="returnrequest", subject_id=request.pk, action="return_requested"
+        )
+        assert requested.at == request.requested_at
+
+
+def test_demo_returns_lived_in_the_past_in_order_and_sizing_leads_the_reasons(seeded):
+    from collections import Counter
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from assay.returns.models import ReturnLine, ReturnRequest
+
+    day_began = datetime.fromisoformat(AS_OF).replace(tzinfo=ZoneInfo("America/New_York"))
+    for request in ReturnRequest.objects.filter(brand=aurelia()):
+        times = list(
+            AuditEvent.objects.filter(subject_type="returnrequest", subject_id=request.pk)
+            .order_by("id")
+            .values_list("at", flat=True)
+        )
+        assert times == sorted(times)
+        assert times[-1] <= day_began
+        assert request.order.shipments.filter(delivered_at__lt=request.requested_at).exists()
+    reasons = Counter(ReturnLine.objects.filter(brand=aurelia()).values_list("reason", flat=True))
+    sizing = reasons["size_too_small"] + reasons["size_too_large"]
+    assert sizing >= max(count for reason, count in reasons.items() if not reason.startswith("size"))
+    assert ReturnLine.objects.filter(brand=aurelia(), resolution="exchange", exchange_kind="size").exists()

@@ -7,10 +7,7 @@ once; an order that has not arrived yet is retried).
 
 from __future__ import annotations
 
-from functools import partial
-
 import orjson
-from django.db import transaction
 
 from assay.catalog.services import product_mark_deleted, product_upsert
 from assay.core.audit import Actor
@@ -33,8 +30,8 @@ from assay.integrations.shopify.payloads import (
 from assay.orders.services import order_upsert, shipment_upsert, shop_refund_record
 from assay.webhooks.models import InboundEvent
 from assay.webhooks.registry import HandlerResult
+from assay.webhooks.services import inbound_events_make_due
 from assay.webhooks.status import EventStatus
-from assay.webhooks.tasks import enqueue_processing
 
 __all__ = ["process_event"]
 
@@ -125,7 +122,8 @@ def _order_id_of(raw: str) -> str | None:
 
 def _wake_events_waiting_for(*, brand_id: int, order_external_id: str) -> None:
     """Fulfilments and refunds that arrived before their order are retried as soon as it lands,
-    instead of at the end of their backoff. One query."""
+    instead of at the end of their backoff: they become due with this transaction. One query, two
+    when some are waiting."""
     waiting = InboundEvent.objects.filter(
         brand_id=brand_id,
         source=SOURCE,
@@ -135,6 +133,4 @@ def _wake_events_waiting_for(*, brand_id: int, order_external_id: str) -> None:
         duplicate_of__isnull=True,
         payload__contains=order_external_id,  # narrows in SQL; the parse below decides
     ).values_list("id", "payload")
-    for event_pk, raw in waiting:
-        if _order_id_of(raw) == order_external_id:
-            transaction.on_commit(partial(enqueue_processing, event_pk))
+    inbound_events_make_due(event_pks=[pk for pk, raw in waiting if _order_id_of(raw) == order_external_id])

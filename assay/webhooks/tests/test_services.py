@@ -249,20 +249,21 @@ def test_another_brand_cannot_retry_an_event(brand: Brand, other_brand: Brand) -
         inbound_event_retry(event_pk=pk, brand_id=other_brand.pk)
 
 
-def test_due_events_are_retries_whose_time_came_and_events_a_lost_task_left_behind(brand: Brand) -> None:
+def test_due_events_are_new_deliveries_retries_whose_time_came_and_lapsed_claims(brand: Brand) -> None:
     now = timezone.now()
-    due = receive(brand, "due")
-    later = receive(brand, "later")
-    lost = receive(brand, "lost")
     fresh = receive(brand, "fresh")
+    retry_due = receive(brand, "retry-due")
+    later = receive(brand, "later")
+    lapsed = receive(brand, "lapsed")
     done = receive(brand, "done")
-    InboundEvent.objects.filter(pk=due).update(next_attempt_at=now - timedelta(seconds=1))
+    receive(brand, "bad", error="malformed JSON")
+    receive(brand, "fresh")  # a duplicate
+    InboundEvent.objects.filter(pk=retry_due).update(next_attempt_at=now - timedelta(seconds=30))
     InboundEvent.objects.filter(pk=later).update(next_attempt_at=now + timedelta(minutes=5))
-    InboundEvent.objects.filter(pk__in=[lost, done]).update(received_at=now - timedelta(minutes=10))
-    InboundEvent.objects.filter(pk=done).update(status=EventStatus.PROCESSED)
+    InboundEvent.objects.filter(pk=lapsed).update(next_attempt_at=now - timedelta(minutes=10))
+    InboundEvent.objects.filter(pk=done).update(status=EventStatus.PROCESSED, next_attempt_at=None)
 
-    assert inbound_events_due() == [due, lost]
-    assert fresh not in inbound_events_due()
+    assert inbound_events_due() == [lapsed, retry_due, fresh]
 
 
 def test_the_task_processes_an_event(brand: Brand, handler: FakeHandler) -> None:
@@ -273,7 +274,7 @@ def test_the_task_processes_an_event(brand: Brand, handler: FakeHandler) -> None
     assert InboundEvent.objects.get(pk=pk).status == EventStatus.PROCESSED
 
 
-def test_the_task_schedules_a_transient_failure_for_later_instead_of_looping(
+def test_the_task_leaves_a_transient_failure_to_its_retry_time_instead_of_looping(
     brand: Brand, handler: FakeHandler
 ) -> None:
     handler.do = raising(NotFound("not yet"))
@@ -281,8 +282,11 @@ def test_the_task_schedules_a_transient_failure_for_later_instead_of_looping(
 
     process_inbound_event(pk)
 
-    assert handler.seen == [pk]  # scheduled, not run again at once
-    assert InboundEvent.objects.get(pk=pk).status == EventStatus.RECEIVED
+    assert handler.seen == [pk]  # not run again at once
+    event = InboundEvent.objects.get(pk=pk)
+    assert event.status == EventStatus.RECEIVED
+    assert event.next_attempt_at is not None
+    assert event.next_attempt_at > timezone.now()
 
 
 def test_the_sweep_processes_due_events(brand: Brand, handler: FakeHandler) -> None:

@@ -88,6 +88,7 @@ class Command(BaseCommand):
                 f"({c.personalised_lines:,} personalised), {c.shipments:,} shipments, "
                 f"{c.refunds:,} refunds, {c.cancelled:,} cancelled, {c.audit_events:,} audit events"
             )
+            out(f"    {brand.returns:,} return requests (RMAs)")
         out("")
         out(f"  Staff login:      {result.staff_email} / {result.staff_password}  (owner of aurelia, ops at lumen)")
         out(f"  API token:        {result.api_token}  (aurelia, ops; shown only now)")

@@ -10,7 +10,13 @@ from django.test import Client
 
 from assay.brands.models import Brand
 from assay.brands.selectors import integration_secret
-from assay.integrations.shopify.tests.helpers import Deliver, TestResponse, body_of, shopify_headers
+from assay.integrations.shopify.tests.helpers import (
+    Deliver,
+    TestResponse,
+    body_of,
+    shopify_headers,
+    work_off_due_events,
+)
 
 
 @pytest.fixture
@@ -24,7 +30,8 @@ def shopify_secret(brand: Brand) -> str:
 def deliver(
     client: Client, brand: Brand, shopify_secret: str, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> Deliver:
-    """POST a signed delivery; the on-commit task enqueue runs (tasks run inline in tests)."""
+    """POST a signed delivery, then let the workers claim and process what is due, as the
+    claimer threads of `assay worker` would; on-commit callbacks of both run."""
 
     def send(
         topic: str,
@@ -44,8 +51,10 @@ def deliver(
         for name in drop_headers:
             headers.pop(name, None)
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(
+            response = client.post(
                 f"/hooks/shopify/{slug or brand.slug}/", data=body, content_type="application/json", headers=headers
             )
+            work_off_due_events()
+        return response
 
     return send

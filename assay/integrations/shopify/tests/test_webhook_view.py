@@ -1,4 +1,4 @@
-"""POST /hooks/shopify/<brand>/ through Django's test client: verify, store, enqueue, answer."""
+"""POST /hooks/shopify/<brand>/ through Django's test client: verify, store (due for the workers), answer."""
 
 from __future__ import annotations
 
@@ -9,13 +9,21 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assay.brands.models import Brand
 from assay.brands.services import brand_create
 from assay.core.audit import Actor
-from assay.integrations.shopify.tests.helpers import Deliver, body_of, payload, shopify_headers
+from assay.integrations.shopify.tests.helpers import (
+    Deliver,
+    body_of,
+    payload,
+    shopify_headers,
+    work_off_due_events,
+)
 from assay.orders.models import Order, OrderLine
 from assay.webhooks.models import InboundEvent
 from assay.webhooks.status import EventStatus
@@ -253,7 +261,6 @@ def test_intake_costs_one_query_for_the_secret_and_one_insert(
     headers = shopify_headers(topic="orders/create", body=body, secret=shopify_secret)
 
     with CaptureQueriesContext(connection) as queries:
-        # Without capturing on-commit callbacks the enqueued processing does not run here.
         response = client.post(
             f"/hooks/shopify/{brand.slug}/", data=body, content_type="application/json", headers=headers
         )
@@ -263,6 +270,30 @@ def test_intake_costs_one_query_for_the_secret_and_one_insert(
     assert len(statements) == 2, statements
     assert "integrationsecret" in statements[0]
     assert statements[1].upper().startswith("INSERT")
+
+
+def test_a_delivery_is_stored_due_and_processed_by_a_worker_with_nothing_enqueued(
+    client: Client, brand: Brand, shopify_secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enqueued: list[Any] = []
+    monkeypatch.setattr(HUEY, "enqueue", enqueued.append)
+    body = body_of(payload("order_full"))
+    headers = shopify_headers(topic="orders/create", body=body, secret=shopify_secret, event_id="evt-claimed")
+
+    response = client.post(f"/hooks/shopify/{brand.slug}/", data=body, content_type="application/json", headers=headers)
+
+    assert response.status_code == 200
+    stored = InboundEvent.objects.get(event_id="evt-claimed")
+    assert stored.status == EventStatus.RECEIVED
+    assert stored.next_attempt_at is not None
+    assert stored.next_attempt_at <= timezone.now()
+    assert not Order.objects.exists()
+
+    assert work_off_due_events() == 1
+
+    assert InboundEvent.objects.get(event_id="evt-claimed").status == EventStatus.PROCESSED
+    assert Order.objects.filter(brand=brand, external_id="5820476129491").exists()
+    assert enqueued == []
 
 
 def test_a_warm_intake_reads_no_secret_from_the_database(client: Client, brand: Brand, shopify_secret: str) -> None:
