@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from assay.brands.models import Brand
 from assay.brands.services import api_token_create, brand_create, brand_secret_set, staff_add
-from assay.catalog.models import Piece, Product, Specification, Stone, Variant
+from assay.catalog.models import Category, Piece, Product, Specification, Stone, Variant
 from assay.core.audit import Actor
 from assay.core.errors import Conflict, InvalidInput
 from assay.core.models import AuditEvent
@@ -28,6 +28,7 @@ from assay.demo.plans import AURELIA_BRAND, DEMO_BRANDS, DEMO_SLUGS, LUMEN_BRAND
 from assay.demo.returns import demo_returns_seed
 from assay.orders.bulk import orders_bulk_analyze
 from assay.orders.models import Customer, Order, OrderLine, Shipment, ShipmentLine, ShopRefund
+from assay.returns.eligibility import order_eligibility
 from assay.returns.models import ReturnLine, ReturnNote, ReturnPhoto, ReturnRequest
 
 OWNER_EMAIL = "owner@aurelia.example"
@@ -256,3 +257,28 @@ def demo_reset(*, progress: Callable[[str], None] | None = None) -> int:
                 progress(f"deleted {cursor.rowcount:,} rows of {model._meta.db_table}")
     Brand.objects.filter(pk__in=brand_ids).delete()
     return len(brand_ids)
+
+
+def demo_shopper_example(*, slug: str = "aurelia", now: datetime | None = None) -> tuple[str, str] | None:
+    """An order of the brand a visitor can try in the returns portal: recent, not yet returned, with a
+    ring whose size can still be exchanged. (number, e-mail), or None when the data has none."""
+    brand_id = Brand.objects.filter(slug=slug).values_list("id", flat=True).first()
+    if brand_id is None:
+        return None
+    candidates = (
+        Order.objects.filter(
+            brand_id=brand_id,
+            cancelled_at__isnull=True,
+            return_requests__isnull=True,
+            lines__product__category__in=[Category.RING, Category.BAND],
+        )
+        .exclude(email="")
+        .order_by("-placed_at")
+        .values_list("id", "number", "email")
+        .distinct()[:40]
+    )
+    for order_id, number, email in candidates:
+        decision = order_eligibility(brand_id=brand_id, order_id=order_id, now=now)
+        if any(line.eligible and "size" in line.exchange_kinds for line in decision.lines):
+            return number, email
+    return None

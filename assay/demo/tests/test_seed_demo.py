@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from io import StringIO
 from typing import Any
@@ -28,6 +29,7 @@ from assay.demo.tracking import (
 )
 from assay.orders.models import Customer, Order, OrderLine, Shipment, ShipmentStatus, ShopRefund
 from assay.orders.schema import is_personalisation, number_key
+from assay.returns.eligibility import order_eligibility
 
 AS_OF = "2025-06-30"
 CENT = Decimal("0.01")
@@ -363,3 +365,24 @@ def test_demo_returns_lived_in_the_past_in_order_and_sizing_leads_the_reasons(se
     sizing = reasons["size_too_small"] + reasons["size_too_large"]
     assert sizing >= max(count for reason, count in reasons.items() if not reason.startswith("size"))
     assert ReturnLine.objects.filter(brand=aurelia(), resolution="exchange", exchange_kind="size").exists()
+
+
+def test_demo_shopper_names_an_order_whose_ring_the_portal_offers_to_resize(seeded):
+    # given the demo as it stood on its last day
+    now = datetime.combine(date.fromisoformat(AS_OF), time(18), tzinfo=UTC)
+    # when a visitor asks which order to try
+    number, email = services.demo_shopper_example(slug="aurelia", now=now) or ("", "")
+    # then that order proves itself with its e-mail and offers a ring-size exchange on a line
+    order = Order.objects.get(brand__slug="aurelia", number=number)
+    assert order.email == email
+    decision = order_eligibility(brand_id=order.brand_id, order_id=order.pk, now=now)
+    assert any(line.eligible and "size" in line.exchange_kinds for line in decision.lines)
+
+
+def test_demo_shopper_says_so_when_no_order_can_be_returned_today(seeded):
+    # given a demo whose history ended long ago (every window has closed)
+    out = StringIO()
+    # when the visitor asks which order to try
+    call_command("demo_shopper", stdout=out)
+    # then they are told there is none rather than given one the portal would refuse
+    assert "no order to try" in out.getvalue()
