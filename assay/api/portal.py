@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, JsonResponse
 from ninja import Field, Header, Router, Schema, Status
 from ninja.security import HttpBearer
+from pydantic import BaseModel
 
 from assay.api.idempotency import idempotent
 from assay.api.schemas import MONEY, ErrorOut, decimal_text
@@ -23,7 +24,6 @@ from assay.core.money import money_string
 from assay.orders.selectors import PortalOrder
 from assay.policies.decision import OrderDecision
 from assay.policies.facts import OrderFacts
-from assay.returns.eligibility import order_facts_and_eligibility
 from assay.returns.exchanges import line_exchange_choices
 from assay.returns.portal_access import (
     OrderGrant,
@@ -33,7 +33,7 @@ from assay.returns.portal_access import (
     only_brand_id,
     order_token_issue,
     order_token_read,
-    portal_lookup,
+    portal_lookup_eligibility,
 )
 from assay.returns.selectors import ReturnSummary, return_for_rma, return_timeline
 from assay.returns.services import return_request_cancel, return_request_create
@@ -78,7 +78,10 @@ class LookupIn(Schema):
     )
 
 
-class EligibilityOut(Schema):
+# The lookup's answer schemas are plain pydantic models: ninja's Schema wraps every nested object
+# in its ORM getter while validating the response, a tenth of a lookup's Python for dicts that
+# need none of it. The OpenAPI document is the same either way.
+class EligibilityOut(BaseModel):
     eligible: bool
     reason: str = Field(description="in the shopper's words: why not, or the terms")
     resolutions: list[ResolutionCode] = Field(description="what the shopper may choose; empty when not eligible")
@@ -88,7 +91,7 @@ class EligibilityOut(Schema):
     exchange_until: datetime | None
 
 
-class LookupLineOut(Schema):
+class LookupLineOut(BaseModel):
     id: int = Field(description="the order line's id: `line_id` when starting a return")
     sku: str
     title: str
@@ -99,14 +102,14 @@ class LookupLineOut(Schema):
     eligibility: EligibilityOut
 
 
-class LookupOrderOut(Schema):
+class LookupOrderOut(BaseModel):
     number: str
     currency: str
     placed_at: datetime
     lines: list[LookupLineOut]
 
 
-class LookupOut(Schema):
+class LookupOut(BaseModel):
     token: str = Field(description="send as `Authorization: Bearer <token>`; valid for this order only")
     expires_at: datetime = Field(description="30 minutes after the lookup; then look the order up again")
     order: LookupOrderOut
@@ -283,16 +286,15 @@ def lookup(
         # `brand` as required only sometimes).
         raise NotFound('say which brand: send "brand": "<slug>" in the body or an X-Assay-Brand header')
     try:
-        order = portal_lookup(
+        found = portal_lookup_eligibility(
             brand_id=brand_id, number=body.order_number, email=body.email, client=client_address(request.META)
         )
     except TooManyAttempts as exc:
         answer = JsonResponse({"detail": exc.message}, status=429)
         answer["Retry-After"] = str(exc.retry_after)
         return answer
-    facts, decision = order_facts_and_eligibility(brand_id=brand_id, order_id=order.id)
-    token, expires_at = order_token_issue(brand_id=brand_id, order_id=order.id)
-    return {"token": token, "expires_at": expires_at, "order": _lookup_out(order, facts, decision)}
+    token, expires_at = order_token_issue(brand_id=brand_id, order_id=found.order.id)
+    return {"token": token, "expires_at": expires_at, "order": _lookup_out(found.order, found.facts, found.decision)}
 
 
 def _portal_scope(request: HttpRequest) -> str:

@@ -6,6 +6,7 @@ queries that its docstring states, and a test pins that number (see PERFORMANCE.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -484,6 +485,22 @@ _PORTAL_LINE_FIELDS = ("id", "sku", "title", "variant_title", "quantity", "unit_
                        "properties", "personalised", "product_id", "variant_id")  # fmt: skip
 
 
+def portal_lookup_keys(*, number: str, email: str) -> tuple[str, str] | None:
+    """(number_key, e-mail) as stored, from what a shopper typed; None when either cannot match."""
+    key = number_key(number)
+    address = email.strip().lower()
+    if not key or not address or len(key) > 64 or len(address) > 254:
+        return None
+    return key, address
+
+
+def portal_line_properties(value: Any) -> dict[str, str]:
+    """A line's `properties` JSON as the portal shows it: text names to text values."""
+    if isinstance(value, str):  # raw SQL on SQLite and PostgreSQL (Django loads jsonb as text)
+        value = json.loads(value) if value else {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
 def order_for_portal(*, brand_id: int, number: str, email: str) -> PortalOrder | None:
     """The brand's order with this number ('#1001', ' 1001 ' alike) and e-mail (any case), with its
     lines; None for any mismatch, so callers cannot tell which part was wrong.
@@ -491,10 +508,10 @@ def order_for_portal(*, brand_id: int, number: str, email: str) -> PortalOrder |
     One query: the order joined to its lines (index brand + number_key). Should a shop reuse a
     number for the same e-mail, the latest order wins.
     """
-    key = number_key(number)
-    address = email.strip().lower()
-    if not key or not address or len(key) > 64 or len(address) > 254:
+    keys = portal_lookup_keys(number=number, email=email)
+    if keys is None:
         return None
+    key, address = keys
     rows = (
         Order.objects.filter(brand_id=brand_id, number_key=key, email=address)
         .order_by("-placed_at", "-id", "lines__position", "lines__id")
@@ -511,6 +528,6 @@ def order_for_portal(*, brand_id: int, number: str, email: str) -> PortalOrder |
         if row["lines__id"] is None:
             continue
         values = {name: row[f"lines__{name}"] for name in _PORTAL_LINE_FIELDS}
-        values["properties"] = {str(k): str(v) for k, v in (values["properties"] or {}).items()}
+        values["properties"] = portal_line_properties(values["properties"])
         found.lines.append(PortalLineData(**values))
     return found

@@ -1,8 +1,9 @@
 """What a shopper may return from an order, and on which terms: facts from the database, decision by policy.
 
-On the hot path of every shopper lookup (benchmarked with a million orders): two hand-written
-queries read everything the engine needs, rows come back as tuples, and nothing is instantiated as
-a model. The SQL is plain enough for SQLite and PostgreSQL alike; values that SQLite returns raw
+On the hot path of every shopper lookup (benchmarked with a million orders): one hand-written
+query finds the order and reads everything the engine (and the portal's answer) needs, rows come
+back as tuples, and nothing is instantiated as a model. The SQL is plain enough for SQLite and
+PostgreSQL alike; values that SQLite returns raw
 (text datetimes, numbers as floats, JSON as text, booleans as 0/1) are normalised here.
 """
 
@@ -13,15 +14,18 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from django.db import connection
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from assay.catalog.models import Product, Stone, StoneOrigin, Variant
 from assay.core.errors import NotFound
 from assay.orders.models import Order, OrderLine, Shipment
+from assay.orders.selectors import PortalLineData, PortalOrder, portal_line_properties, portal_lookup_keys
 from assay.policies.decision import LineDecision, OrderDecision
 from assay.policies.facts import CustomerFacts, LineFacts, OrderFacts
 from assay.policies.selectors import policy_current
@@ -39,14 +43,40 @@ _t = {
 }
 _released = ", ".join(["%s"] * len(_RELEASED))
 
-# One row per order line (one row with NULL line columns for an order without lines). The
-# per-line subqueries use the indexes on shipment.order_id, stone.product_id and
-# returnline (order_line_id, status).
+# One statement, one round trip: `target` is the order (by id, or by number and e-mail for a
+# shopper's lookup: the latest wins should a number repeat) with its shipment dates and the
+# customer's history with the brand by e-mail (none for a guest order without one), then one row
+# per order line (one row with NULL line columns for an order without lines). The subqueries run
+# once per order or per line and use the indexes on shipment.order_id, order (brand_id, email),
+# stone.product_id and returnline (order_line_id, status). Server-bound on PostgreSQL, so it is
+# planned once per connection rather than on every lookup (_fetch_all).
 _ORDER_SQL = f"""
+WITH target AS (
+  SELECT o.id, o.number, o.currency, o.total, o.placed_at, o.email, o.shipping_country, o.total_discounts,
+         o.discount_codes, o.tags, o.channel, o.cancelled_at, o.customer_id,
+         (SELECT MIN(s.shipped_at) FROM {_t[Shipment]} s WHERE s.order_id = o.id) AS shipped_at,
+         (SELECT MAX(s.delivered_at) FROM {_t[Shipment]} s WHERE s.order_id = o.id) AS delivered_at,
+         (SELECT COUNT(*) FROM {_t[Order]} h WHERE h.brand_id = o.brand_id AND h.email = o.email
+           AND o.email <> '') AS orders_count,
+         (SELECT COALESCE(SUM(l.quantity), 0) FROM {_t[OrderLine]} l JOIN {_t[Order]} h ON h.id = l.order_id
+           WHERE h.brand_id = o.brand_id AND h.email = o.email AND o.email <> '') AS bought_units,
+         (SELECT COUNT(*) FROM {_t[ReturnRequest]} r WHERE r.brand_id = o.brand_id AND r.email = o.email
+           AND o.email <> '' AND r.status NOT IN ({_released})) AS returns_count,
+         (SELECT COALESCE(SUM(rl.quantity), 0) FROM {_t[ReturnLine]} rl
+           JOIN {_t[ReturnRequest]} r ON r.id = rl.request_id
+           WHERE r.brand_id = o.brand_id AND r.email = o.email AND o.email <> ''
+             AND rl.status NOT IN ({_released})) AS returned_units,
+         (SELECT COALESCE(SUM(rl.quantity * rl.unit_price), 0) FROM {_t[ReturnLine]} rl
+           JOIN {_t[ReturnRequest]} r ON r.id = rl.request_id
+           WHERE r.brand_id = o.brand_id AND r.email = o.email AND o.email <> ''
+             AND rl.status NOT IN ({_released})) AS returned_value
+  FROM {_t[Order]} o
+  WHERE {{where}}
+  ORDER BY o.placed_at DESC, o.id DESC
+  LIMIT 1
+)
 SELECT o.id, o.number, o.currency, o.total, o.placed_at, o.email, o.shipping_country, o.total_discounts,
-       o.discount_codes, o.tags, o.channel, o.cancelled_at,
-       (SELECT MIN(s.shipped_at) FROM {_t[Shipment]} s WHERE s.order_id = o.id),
-       (SELECT MAX(s.delivered_at) FROM {_t[Shipment]} s WHERE s.order_id = o.id),
+       o.discount_codes, o.tags, o.channel, o.cancelled_at, o.shipped_at, o.delivered_at,
        l.id, l.sku, l.title, l.quantity, l.unit_price, l.total_discount, l.personalised, l.product_id,
        p.category, p.product_type, p.tags, p.personalised, p.final_sale, p.hygiene_item, p.high_value, p.resizable,
        v.ring_size,
@@ -54,29 +84,43 @@ SELECT o.id, o.number, o.currency, o.total, o.placed_at, o.email, o.shipping_cou
        (SELECT COUNT(*) FROM {_t[Stone]} st WHERE st.product_id = l.product_id AND st.origin = %s),
        (SELECT COALESCE(SUM(rl.quantity), 0) FROM {_t[ReturnLine]} rl
          WHERE rl.order_line_id = l.id AND rl.status NOT IN ({_released})),
-       o.customer_id
-FROM {_t[Order]} o
+       o.customer_id, o.orders_count, o.bought_units, o.returns_count, o.returned_units, o.returned_value,
+       l.variant_title, l.properties, l.variant_id
+FROM target o
 LEFT JOIN {_t[OrderLine]} l ON l.order_id = o.id
 LEFT JOIN {_t[Product]} p ON p.id = l.product_id
 LEFT JOIN {_t[Variant]} v ON v.id = l.variant_id
-WHERE o.brand_id = %s AND o.id = %s
 ORDER BY l.position, l.id
 """  # noqa: S608 - table names come from the models, values are parameters
+_BY_ID_SQL = _ORDER_SQL.replace("{where}", "o.brand_id = %s AND o.id = %s")
+_BY_NUMBER_SQL = _ORDER_SQL.replace("{where}", "o.brand_id = %s AND o.number_key = %s AND o.email = %s")
+# The parameters around the `target` WHERE's, in the order they appear in the statement.
+_HEAD_ARGS: tuple[str, ...] = _RELEASED * 3
+_TAIL_ARGS: tuple[str, ...] = (str(StoneOrigin.NATURAL.value), str(StoneOrigin.LABORATORY_GROWN.value), *_RELEASED)
+_GUEST_HISTORY = (1, 0, 0, 0, 0)
 
-# The customer's history with this brand, by e-mail (guest orders have no customer row).
-_CUSTOMER_SQL = f"""
-SELECT
-  (SELECT COUNT(*) FROM {_t[Order]} o WHERE o.brand_id = %s AND o.email = %s),
-  (SELECT COALESCE(SUM(l.quantity), 0) FROM {_t[OrderLine]} l JOIN {_t[Order]} o ON o.id = l.order_id
-    WHERE o.brand_id = %s AND o.email = %s),
-  (SELECT COUNT(*) FROM {_t[ReturnRequest]} r WHERE r.brand_id = %s AND r.email = %s
-    AND r.status NOT IN ({_released})),
-  (SELECT COALESCE(SUM(rl.quantity), 0) FROM {_t[ReturnLine]} rl JOIN {_t[ReturnRequest]} r ON r.id = rl.request_id
-    WHERE r.brand_id = %s AND r.email = %s AND rl.status NOT IN ({_released})),
-  (SELECT COALESCE(SUM(rl.quantity * rl.unit_price), 0) FROM {_t[ReturnLine]} rl
-    JOIN {_t[ReturnRequest]} r ON r.id = rl.request_id
-    WHERE r.brand_id = %s AND r.email = %s AND rl.status NOT IN ({_released}))
-"""  # noqa: S608 - as above
+
+def _fetch_all(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run a hot read. On PostgreSQL the values are bound on the server (psycopg's own cursor rather
+    than Django's client-side binding), so the statement is prepared once the database OPTIONS
+    `prepare_threshold` allows (config/settings.py) and PostgreSQL neither parses nor plans it
+    again on that connection: most of this statement's database time was planning. Errors and query
+    logging stay Django's (as the webhook intake does, assay/webhooks/services.py)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as raw:
+        if db.queries_logged:
+            # Django wraps its own raw cursor the same way (its stubs type the argument otherwise).
+            with db.make_debug_cursor(cast(CursorWrapper, raw)).debug_sql(sql, params):
+                raw.execute(sql, params)
+        else:
+            raw.execute(sql, params)
+        return raw.fetchall()
 
 
 def _when(value: Any) -> datetime | None:
@@ -120,24 +164,17 @@ class OrderRead:
 def order_read(
     *, brand_id: int, order_id: int, now: datetime | None = None, reasons: Mapping[int, str] | None = None
 ) -> OrderRead:
-    """order_facts_build's facts plus whether the order was cancelled and its customer id (same queries)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_ORDER_SQL, [StoneOrigin.NATURAL, StoneOrigin.LABORATORY_GROWN, *_RELEASED, brand_id, order_id])
-        rows = cursor.fetchall()
-        if not rows:
-            raise NotFound(f"no order {order_id}")
-        first = rows[0]
-        email = first[5] or ""
-        if email:
-            args: list[Any] = []
-            for _ in range(2):
-                args += [brand_id, email]
-            for _ in range(3):
-                args += [brand_id, email, *_RELEASED]
-            cursor.execute(_CUSTOMER_SQL, args)
-            history = cursor.fetchone()
-        else:
-            history = (1, 0, 0, 0, 0)
+    """order_facts_build's facts plus whether the order was cancelled and its customer id (same query)."""
+    rows = _fetch_all(_BY_ID_SQL, [*_HEAD_ARGS, brand_id, order_id, *_TAIL_ARGS])
+    if not rows:
+        raise NotFound(f"no order {order_id}")
+    return _order_read(rows, now=now, reasons=reasons)
+
+
+def _order_read(rows: list[tuple[Any, ...]], *, now: datetime | None, reasons: Mapping[int, str] | None) -> OrderRead:
+    first = rows[0]
+    email = first[5] or ""
+    history = first[35:40] if email else _GUEST_HISTORY
     lines: list[LineFacts] = []
     for row in rows:
         if row[14] is None:
@@ -196,6 +233,32 @@ def order_read(
     return OrderRead(facts=facts, cancelled=first[11] is not None, customer_id=first[34])
 
 
+def _portal_order(rows: list[tuple[Any, ...]], facts: OrderFacts) -> PortalOrder:
+    return PortalOrder(
+        id=facts.order_id,
+        number=facts.number,
+        currency=facts.currency,
+        placed_at=facts.placed_at,
+        lines=[
+            PortalLineData(
+                id=row[14],
+                sku=row[15],
+                title=row[16],
+                variant_title=row[40],
+                quantity=int(row[17]),
+                unit_price=_amount(row[18]),
+                total_discount=_amount(row[19]),
+                properties=portal_line_properties(row[41]),
+                personalised=bool(row[20]),
+                product_id=row[21],
+                variant_id=row[42],
+            )
+            for row in rows
+            if row[14] is not None
+        ],
+    )
+
+
 def order_facts_build(
     *, brand_id: int, order_id: int, now: datetime | None = None, reasons: Mapping[int, str] | None = None
 ) -> OrderFacts:
@@ -249,3 +312,36 @@ def order_facts_and_eligibility(
     """Both at once, for callers that show facts (quantities, prices) beside the decision."""
     built = order_read(brand_id=brand_id, order_id=order_id, now=now, reasons=reasons)
     return built.facts, decide(built.facts, brand_id=brand_id, cancelled=built.cancelled)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PortalEligibility:
+    """A shopper's lookup: the order as the portal shows it, its facts and the policy's decision."""
+
+    order: PortalOrder
+    facts: OrderFacts
+    decision: OrderDecision
+
+
+def portal_order_eligibility(
+    *, brand_id: int, number: str, email: str, now: datetime | None = None
+) -> PortalEligibility | None:
+    """The brand's order with this number and e-mail as a shopper typed them (order_for_portal's
+    rules: any spelling of the number, any case of the e-mail, the latest order should a number
+    repeat; None for any mismatch), with its facts and eligibility.
+
+    One query (none for input that cannot match), plus one when the brand's policy is not cached:
+    the order is found and read in the same statement.
+    """
+    keys = portal_lookup_keys(number=number, email=email)
+    if keys is None:
+        return None
+    rows = _fetch_all(_BY_NUMBER_SQL, [*_HEAD_ARGS, brand_id, *keys, *_TAIL_ARGS])
+    if not rows:
+        return None
+    built = _order_read(rows, now=now, reasons=None)
+    return PortalEligibility(
+        order=_portal_order(rows, built.facts),
+        facts=built.facts,
+        decision=decide(built.facts, brand_id=brand_id, cancelled=built.cancelled),
+    )

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
 
 from assay.brands.models import Brand
 from assay.core.errors import DomainError, NotFound
 from assay.orders.schema import number_key
 from assay.orders.selectors import PortalOrder, order_for_portal
+from assay.returns.eligibility import PortalEligibility, portal_order_eligibility
 
 # One message for every failed lookup, whichever part was wrong: it must not tell whether an order
 # with that number exists.
@@ -76,15 +80,43 @@ def _digest(text: str) -> str:
 def _within(name: str, limit: int, now: float) -> tuple[bool, int]:
     """Count one attempt in this minute's window; (allowed, seconds until the window ends)."""
     window = int(now // WINDOW_S)
-    key = f"portal-lookup:{name}:{window}"
-    # add() is a no-op when the counter exists; incr() is atomic on Redis, close enough elsewhere.
-    cache.add(key, 0, timeout=WINDOW_S * 2)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=WINDOW_S * 2)
-        count = 1
+    count = _count(f"portal-lookup:{name}:{window}")
     return count <= limit, max(1, int((window + 1) * WINDOW_S - now))
+
+
+# The redis-py client per cache backend: Django builds a new one for every operation, and building
+# one costs more than the round trip (it copies ~170 response callbacks). The client only holds
+# the connection pool, which it shares with Django's, and is safe to share between threads.
+_redis_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _redis_client(backend: RedisCache) -> Any:
+    raw = backend._cache
+    client = _redis_clients.get(raw)
+    if client is None:
+        client = _redis_clients[raw] = raw.get_client(write=True)
+    return client
+
+
+def _count(key: str) -> int:
+    """Add one to the counter under `key` (created for two windows); the count afterwards."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        # One round trip: Django's add() and incr() cost three (incr asks EXISTS first). SET NX
+        # creates the counter with its expiry, INCR counts; Django stores ints as plain Redis
+        # integers, so cache.get() reads the same value.
+        name = backend.make_and_validate_key(key)
+        pipe = _redis_client(backend).pipeline(transaction=False)
+        pipe.set(name, 0, ex=WINDOW_S * 2, nx=True)
+        pipe.incr(name)
+        return int(pipe.execute()[1])
+    # add() is a no-op when the counter exists; incr() is atomic on Redis, close enough elsewhere.
+    backend.add(key, 0, timeout=WINDOW_S * 2)
+    try:
+        return int(backend.incr(key))
+    except ValueError:  # evicted between add and incr
+        backend.set(key, 1, timeout=WINDOW_S * 2)
+        return 1
 
 
 def lookup_throttle(*, brand_id: int, number: str, client: str, now: float | None = None) -> None:
@@ -117,6 +149,16 @@ def portal_lookup(*, brand_id: int, number: str, email: str, client: str) -> Por
     if order is None:
         raise NotFound(LOOKUP_FAILED)
     return order
+
+
+def portal_lookup_eligibility(*, brand_id: int, number: str, email: str, client: str) -> PortalEligibility:
+    """portal_lookup with the order's facts and eligibility, for an answer that shows them at once
+    (the API). One query (none when rate-limited) once the brand's policy is cached."""
+    lookup_throttle(brand_id=brand_id, number=number, client=client)
+    found = portal_order_eligibility(brand_id=brand_id, number=number, email=email)
+    if found is None:
+        raise NotFound(LOOKUP_FAILED)
+    return found
 
 
 # Brand slugs are resolved on every API lookup; they almost never change, so a short per-process

@@ -167,17 +167,21 @@ _line_model = _trusted_builder(CanonicalLine)
 _shipment_model = _trusted_builder(CanonicalShipment)
 _refund_model = _trusted_builder(CanonicalRefund)
 
-# An amount with at most 4 decimal places and 10 whole digits passes the canonical Amount (14
-# digits, 4 places); others are left to the validation to judge (trailing zeros, for one).
+# Within the canonical Amount (14 digits, 4 of them decimal places, counted without trailing
+# zeros): fewer than 10 whole digits and nothing beyond the 4th decimal place.
 _AMOUNT_BELOW = Decimal(10) ** 10
 _AMOUNT_ABOVE = -_AMOUNT_BELOW
+_PLACES = Decimal("0.0001")
 _MAX_QUANTITY = 1_000_000
 
 
-def _amount_fits(value: Decimal, *, signed: bool = False) -> bool:
-    if not value.is_finite() or value.as_tuple().exponent < -4:  # type: ignore[operator]
-        return False
-    return (value > _AMOUNT_ABOVE if signed else value >= 0) and value < _AMOUNT_BELOW
+def _amount_fits(value: Decimal) -> bool:
+    """A non-negative canonical amount (quantize is the cheapest exact test of the places)."""
+    return value.is_finite() and 0 <= value < _AMOUNT_BELOW and value == value.quantize(_PLACES)
+
+
+def _signed_amount_fits(value: Decimal) -> bool:
+    return value.is_finite() and _AMOUNT_ABOVE < value < _AMOUNT_BELOW and value == value.quantize(_PLACES)
 
 
 def _currency_code(value: str) -> str | None:
@@ -194,7 +198,7 @@ def _order_fits(values: dict[str, Any]) -> bool:
     if len(values["financial_status"]) > 30 or len(values["fulfillment_status"]) > 30:
         return False
     amounts = (values["subtotal"], values["total_tax"], values["total_discounts"], values["total_shipping"])
-    if not all(_amount_fits(amount, signed=True) for amount in (*amounts, values["total"])):
+    if not all(_signed_amount_fits(amount) for amount in (*amounts, values["total"])):
         return False
     customer = values["customer"]
     if customer is not None and (
@@ -336,7 +340,7 @@ def order_values(payload: ShopifyOrder) -> dict[str, Any]:
         "channel": (payload.source_name or "")[:40],
         "tags": _tags(payload.tags),
         "discount_codes": [discount.code for discount in payload.discount_codes],
-        "shipping_address": address.model_dump() if address is not None else None,
+        "shipping_address": dict(address) if address is not None else None,
         "shipping_country": (address.country_code or "")[:2].upper() if address is not None else "",
         "customer": _customer(customer),
         "lines": [_line(item, shipped) for item in payload.line_items],
