@@ -345,23 +345,30 @@ class _Lanes:
 def _tuned_for_streaming() -> Iterator[None]:
     """Settings for a long stream of short-lived objects, restored afterwards.
 
-    Everything alive before the import (Django, the app) is frozen out of the cyclic collector,
-    and its first generation runs less often: by default it re-scans the batches in flight every
-    few hundred allocations, which cost about a third of the reading thread's time. A shorter
-    switch interval hands the interpreter back sooner to the writer thread when the database answers.
+    The cyclic garbage collector is off while the stream runs. The stream makes no reference
+    cycles (after 20,000 orders with it off, a collection found 50 unreachable objects, none per
+    order): its objects are freed by reference counting as each batch is written, so all the
+    collector did was re-scan the batches in flight, over and over - by default every few hundred
+    allocations, a third of the reading thread's time; still 8% of the import's wall time with
+    its first generation at 50,000 (100,000-order runs: 6.4 s of 80). Whatever it would have found
+    is collected once at the end. Everything alive before (Django, the app) is frozen out of that
+    collection. A shorter switch interval hands the interpreter back sooner to the writer thread
+    when the database answers.
     """
-    threshold = gc.get_threshold()
+    enabled = gc.isenabled()
     switch = sys.getswitchinterval()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.disable()
     sys.setswitchinterval(0.001)
     try:
         yield
     finally:
         sys.setswitchinterval(switch)
-        gc.set_threshold(*threshold)
+        gc.collect()  # what the stream left, not what was frozen before it
         gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 @contextmanager

@@ -39,7 +39,8 @@ class Record:
     """One order's worth of input: a JSON object, or the CSV rows of one order.
 
     `position` is the line number (JSON lines, CSV: the order's first row) or, for a JSON array,
-    the record's index counted from 1; `unit` says which ("line" or "record").
+    the record's index counted from 1; `unit` says which ("line" or "record"). `data` is a dict
+    (JSON array), a `JsonText` (JSON lines) or a `CsvOrder`.
     """
 
     position: int
@@ -108,22 +109,42 @@ class RecordStream:
                 yield from _csv_orders(handle, self.path)
 
 
+@dataclass(frozen=True, slots=True)
+class JsonText:
+    """A JSON lines record as it is in the file, not parsed yet.
+
+    Its source parses the bytes straight into its own payload model, one pass instead of two (a
+    parse into dicts, then a validation of them); `parsed()` gives what a reader would have made
+    of it, and why it cannot be a record when it cannot.
+    """
+
+    raw: bytes
+
+    def parsed(self) -> tuple[dict[str, Any] | None, str]:
+        """(the JSON object, "") or (None, why it is not one)."""
+        try:
+            data = orjson.loads(self.raw)
+        except orjson.JSONDecodeError as exc:
+            return None, f"malformed JSON: {exc}"
+        if not isinstance(data, dict):
+            return None, f"expected a JSON object, found {type(data).__name__}"
+        return data, ""
+
+    @property
+    def strict_json(self) -> bool:
+        """False when the text may hold NaN or Infinity, which JSON does not allow (and orjson
+        refuses) but a lenient parser would read as numbers: such a record takes `parsed()`."""
+        return b"NaN" not in self.raw and b"Infinity" not in self.raw
+
+
 def _json_lines(handle: BinaryIO) -> Iterator[Record]:
     for number, raw in enumerate(handle, start=1):
         if number == 1:
             raw = raw.removeprefix(_BOM)
         if not raw.strip():
             continue
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            yield Record(number, "line", error=f"malformed JSON: {exc}")
-            continue
-        if not isinstance(data, dict):
-            yield Record(number, "line", error=f"expected a JSON object, found {type(data).__name__}")
-            continue
         # JSON can only spell NUL as an escape; most records are cleared by one scan of the bytes.
-        yield Record(number, "line", data, may_hold_nul=b"\\u0000" in raw)
+        yield Record(number, "line", JsonText(raw), may_hold_nul=b"\\u0000" in raw)
 
 
 def _json_array(handle: BinaryIO) -> Iterator[Record]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from assay.integrations.imports.readers import CsvOrder
+from assay.integrations.imports.readers import CsvOrder, JsonText
 from assay.integrations.imports.shopify_csv import CsvOrderInvalid, order_from_csv
 from assay.integrations.shopify.mapping import order_from_shopify
 from assay.integrations.shopify.payloads import ShopifyOrder
@@ -42,10 +42,31 @@ def describe(exc: ValidationError, *, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-def from_shopify(data: dict[str, Any]) -> CanonicalOrder:
-    """A Shopify Order object (the REST resource, as webhooks carry it)."""
+def from_shopify(data: dict[str, Any] | JsonText) -> CanonicalOrder:
+    """A Shopify Order object (the REST resource, as webhooks carry it).
+
+    A JSON lines record is validated from its text, as a webhook body is: one pass, ~10 µs an
+    order less than parsing it into dicts first. One that is refused, or that may hold what strict
+    JSON does not allow, is parsed first, so its reason is the one a parsed record gets.
+    """
+    if isinstance(data, JsonText):
+        text = data
+        if text.strict_json:
+            try:
+                return _mapped(lambda: ShopifyOrder.model_validate_json(text.raw))
+            except RecordInvalid:
+                pass  # worded below from the parsed record, as for any other
+        parsed, problem = text.parsed()
+        if parsed is None:
+            raise RecordInvalid(problem)
+        data = parsed
+    record = data
+    return _mapped(lambda: ShopifyOrder.model_validate(record))
+
+
+def _mapped(payload: Callable[[], ShopifyOrder]) -> CanonicalOrder:
     try:
-        return order_from_shopify(ShopifyOrder.model_validate(data))
+        return order_from_shopify(payload())
     except ValidationError as exc:
         raise RecordInvalid(describe(exc)) from None
     except (ValueError, TypeError, ArithmeticError) as exc:
@@ -65,6 +86,8 @@ def mapper_for(source: str) -> Callable[[Any], CanonicalOrder]:
 
 def record_label(data: Any) -> str:
     """The order's id or number as the file gives it, to name a rejected record."""
+    if isinstance(data, JsonText):
+        data = data.parsed()[0]
     if isinstance(data, dict):
         for key in ("id", "name"):
             value = data.get(key)

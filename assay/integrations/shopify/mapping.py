@@ -244,11 +244,6 @@ def _canonical_order(values: dict[str, Any]) -> CanonicalOrder:
     return _order(values)
 
 
-def canonical_order_validated(values: dict[str, Any]) -> CanonicalOrder:
-    """The same order by validation alone (what `_canonical_order` must equal; for tests)."""
-    return CanonicalOrder.model_validate(values)
-
-
 def _customer(customer: ShopifyCustomer | None) -> dict[str, Any] | None:
     if customer is None:
         return None
@@ -340,7 +335,7 @@ def order_values(payload: ShopifyOrder) -> dict[str, Any]:
         "channel": (payload.source_name or "")[:40],
         "tags": _tags(payload.tags),
         "discount_codes": [discount.code for discount in payload.discount_codes],
-        "shipping_address": dict(address) if address is not None else None,
+        "shipping_address": address.model_dump() if address is not None else None,
         "shipping_country": (address.country_code or "")[:2].upper() if address is not None else "",
         "customer": _customer(customer),
         "lines": [_line(item, shipped) for item in payload.line_items],

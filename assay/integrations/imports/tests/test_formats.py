@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import orjson
+
 from assay.catalog.models import Product
+from assay.integrations.imports.tests.conftest import fixture_orders
 from assay.integrations.imports.tests.snapshots import snapshot
 from assay.orders.models import Order, OrderLine
 
@@ -115,3 +119,45 @@ def test_an_order_without_a_customer_is_stored_without_one(brand, load):
     order = Order.objects.get(brand=brand, external_id="450789470")
     assert (order.customer_id, order.email, order.shipping_address) == (None, "", None)
     assert order.cancel_reason == "customer"
+
+
+def test_json_lines_with_what_strict_json_does_not_allow_are_refused_as_malformed(brand, load, tmp_path):
+    good, _, _ = fixture_orders()
+    text = orjson.dumps(good).decode()
+    # A property value may be any JSON value: a lenient parser would take NaN there as a number.
+    good["line_items"][0]["properties"] = [{"name": "Engraving", "value": "<here>"}]
+    odd = orjson.dumps(good).decode()
+    nan, infinity = odd.replace('"<here>"', "NaN"), odd.replace('"<here>"', "-Infinity")
+    path = tmp_path / "orders.jsonl"
+    path.write_text(f"{nan}\n{infinity}\n[1, 2]\n{text}\n")
+
+    report = load(brand, path)
+
+    assert (report.read, report.created, report.rejected) == (4, 1, 3)
+    reasons = {rejected.position: rejected.reason for rejected in report.rejects}
+    assert reasons[1].startswith("malformed JSON")
+    assert reasons[2].startswith("malformed JSON")
+    assert reasons[3] == "expected a JSON object, found list"
+
+
+def test_a_json_lines_record_is_read_from_its_text_as_a_parsed_record_would_be(brand, other_brand, load, tmp_path):
+    # The same orders once as JSON lines (validated from the text) and once as a JSON array (parsed first).
+    orders = fixture_orders()
+    lines = tmp_path / "orders.jsonl"
+    lines.write_bytes(b"\n".join(orjson.dumps(order) for order in orders))
+    array = tmp_path / "orders.json"
+    array.write_bytes(orjson.dumps(orders))
+
+    assert load(brand, lines).created == load(other_brand, array).created == 3
+    assert snapshot(brand.pk) == snapshot(other_brand.pk)
+
+
+def test_an_import_leaves_the_garbage_collector_as_it_found_it(brand, load):
+    threshold = gc.get_threshold()
+    assert gc.isenabled()
+
+    load(brand, "shopify_orders.jsonl")
+
+    assert gc.isenabled()
+    assert gc.get_threshold() == threshold
+    assert gc.get_freeze_count() == 0
