@@ -24,6 +24,7 @@ class Role(models.TextChoices):
 
 class Integration(models.TextChoices):
     SHOPIFY = "shopify", "Shopify"
+    SHOPIFY_ADMIN = "shopify_admin", "Shopify Admin API access token"
     BIGCOMMERCE = "bigcommerce", "BigCommerce"
     EASYPOST = "easypost", "EasyPost"
     SHIPPO = "shippo", "Shippo"

@@ -69,6 +69,13 @@ class Order(BrandOwned):
     shipping_address = models.JSONField(null=True, blank=True)
     shipping_country = models.CharField(max_length=2, blank=True)
     source_updated_at = models.DateTimeField(null=True, blank=True, help_text="the shop's updated_at we last applied")
+    payment_reference = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="the payment provider's id of the order's payment (a Stripe PaymentIntent) when Assay refunds it there",
+    )
 
     class Meta:
         constraints = [

@@ -330,6 +330,26 @@ class Rule(_Strict):
         return value
 
 
+ResolveOn = Literal["approval", "first_scan", "receipt", "inspection"]
+
+
+class ResolutionTerms(_Strict):
+    """When and how a return's resolution is carried out: one setting for the whole policy."""
+
+    resolve_on: ResolveOn = Field(
+        "inspection",
+        description="when the refund, credit or exchange happens: on approval, on the carrier's first scan, "
+        "on receipt at the warehouse, or after inspection. Lines the shopper keeps resolve on approval.",
+    )
+    refund_shipping: bool = Field(False, description="refund what the order charged for shipping (once per order)")
+    instant_exchange: bool = Field(
+        False, description="send the replacement before the return arrives (a hold on the shopper's card covers it)"
+    )
+    instant_exchange_max_value: Amount = Field(
+        Decimal(1000), description="no instant exchange for a line worth more than this (high-value pieces wait)"
+    )
+
+
 class PolicyDocument(_Strict):
     """A brand's return policy: starting terms, then rules applied in order to each line."""
 
@@ -347,6 +367,9 @@ class PolicyDocument(_Strict):
         "UTC", max_length=60, description="IANA time zone for calendar dates (placed_between, extend_until, reasons)"
     )
     defaults: Terms = Field(Terms.model_validate({}), description="the terms before any rule applies")
+    resolution: ResolutionTerms = Field(
+        ResolutionTerms.model_validate({}), description="when the resolution happens, shipping refunds, instant exchanges"
+    )
     rules: list[Rule] = Field(default_factory=list, max_length=MAX_RULES, description="applied in this order")
 
     @field_validator("timezone")

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class StripeConfig(AppConfig):
+    name = "assay.integrations.stripe"
+    label = "stripe"
+    verbose_name = "Stripe"
+
+    def ready(self) -> None:
+        from assay.integrations.stripe.refunds import StripeRefunds
+        from assay.resolutions.providers import register
+
+        register(StripeRefunds())

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class ResolutionsConfig(AppConfig):
+    name = "assay.resolutions"
+    label = "resolutions"
+    verbose_name = "Resolutions"
+
+    def ready(self) -> None:
+        from assay.resolutions import simulated
+        from assay.resolutions.providers import register
+
+        # Built in: the demo's simulated provider and staff-recorded manual payouts.
+        register(simulated.SimulatedProvider())
+        register(simulated.ManualProvider())

@@ -1,0 +1,210 @@
+"""The store credit ledger: entries are only ever added; a balance is the sum of its entries.
+
+Each entry is booked under its account's row lock and refused when it would take the balance below
+zero, so two redemptions at once cannot spend the same credit. Each carries an idempotency key:
+booking the same key again returns the first entry (and refuses a different amount under it).
+Expiry follows the credit: what is left of each credit when it expires is taken back, the oldest
+credits being spent first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from assay.core.audit import Actor
+from assay.core.errors import Conflict, InvalidInput
+from assay.core.money import normalise_currency
+from assay.resolutions.amounts import rounded
+from assay.resolutions.models import CreditAccount, CreditEntry, CreditEntryKind
+
+ZERO = Decimal(0)
+K = CreditEntryKind
+
+
+def _account(
+    *, brand_id: int, email: str, currency: str, customer_id: int | None, create: bool
+) -> CreditAccount | None:
+    email = (email or "").strip().lower()
+    if not email:
+        raise InvalidInput("store credit needs the shopper's e-mail address")
+    found = CreditAccount.objects.select_for_update().filter(brand_id=brand_id, email=email, currency=currency).first()
+    if found is not None or not create:
+        return found
+    try:
+        with transaction.atomic():
+            CreditAccount.objects.create(brand_id=brand_id, email=email, currency=currency, customer_id=customer_id)
+    except IntegrityError:
+        pass  # opened at the same moment by another booking: lock that one
+    return CreditAccount.objects.select_for_update().get(brand_id=brand_id, email=email, currency=currency)
+
+
+def _balance(account: CreditAccount) -> Decimal:
+    total = CreditEntry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"]
+    return total if total is not None else ZERO
+
+
+@transaction.atomic
+def credit_book(
+    *,
+    brand_id: int,
+    email: str,
+    currency: str,
+    kind: str,
+    amount: Decimal,
+    key: str,
+    actor: Actor,
+    reason: str = "",
+    customer_id: int | None = None,
+    expires_at: datetime | None = None,
+    payout_id: int | None = None,
+    expires_entry_id: int | None = None,
+) -> CreditEntry:
+    """Add one entry. `amount` is signed: issue > 0; redeem and expire < 0; adjust either way.
+
+    Raises Conflict when it would take the balance below zero, or when `key` was booked before with
+    another amount; returns the first entry when it was booked with the same one.
+    """
+    currency = normalise_currency(currency)
+    if kind not in K.values:
+        raise InvalidInput(f"'{kind}' is not a kind of store credit entry")
+    if not amount.is_finite() or rounded(amount, currency) != amount:
+        raise InvalidInput(f"{amount} is not an amount in {currency}")
+    if (kind == K.ISSUE and amount <= 0) or (kind in (K.REDEEM, K.EXPIRE) and amount >= 0) or amount == 0:
+        raise InvalidInput(f"a {kind} of {amount} {currency} is not possible")
+    if not key or len(key) > 120:
+        raise InvalidInput("an entry needs an idempotency key of at most 120 characters")
+    account = _account(brand_id=brand_id, email=email, currency=currency, customer_id=customer_id, create=amount > 0)
+    if account is None:
+        raise Conflict(f"{email} has no store credit in {currency}")
+    earlier = CreditEntry.objects.filter(brand_id=brand_id, key=key).first()
+    if earlier is not None:
+        if (earlier.account_id, earlier.kind, earlier.amount) != (account.pk, kind, amount):
+            raise Conflict(f"the key '{key}' was already used for another store credit entry")
+        return earlier
+    balance = _balance(account)
+    if balance + amount < 0:
+        raise Conflict(f"the store credit balance is {balance} {currency}: {-amount} {currency} cannot be taken")
+    return CreditEntry.objects.create(
+        brand_id=brand_id,
+        account=account,
+        kind=kind,
+        amount=amount,
+        key=key,
+        reason=reason[:300],
+        actor=actor.label[:200],
+        expires_at=expires_at if amount > 0 else None,
+        payout_id=payout_id,
+        expires_entry_id=expires_entry_id,
+    )
+
+
+def credit_redeem(
+    *, brand_id: int, email: str, currency: str, amount: Decimal, key: str, actor: Actor, reason: str = ""
+) -> CreditEntry:
+    """Spend credit (an order paid with it): `amount` > 0 is taken from the balance."""
+    if amount <= 0:
+        raise InvalidInput("the amount to redeem must be more than zero")
+    return credit_book(
+        brand_id=brand_id,
+        email=email,
+        currency=currency,
+        kind=K.REDEEM,
+        amount=-amount,
+        key=key,
+        actor=actor,
+        reason=reason,
+    )
+
+
+def credit_adjust(
+    *, brand_id: int, email: str, currency: str, amount: Decimal, key: str, actor: Actor, reason: str
+) -> CreditEntry:
+    """Staff correct a balance up or down; `reason` is required and kept with the entry."""
+    if not (reason or "").strip():
+        raise InvalidInput("say why the store credit is adjusted")
+    return credit_book(
+        brand_id=brand_id,
+        email=email,
+        currency=currency,
+        kind=K.ADJUST,
+        amount=amount,
+        key=key,
+        actor=actor,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    currency: str
+    amount: Decimal
+
+
+def credit_balances(*, brand_id: int, email: str) -> list[Balance]:
+    """A shopper's store credit at a brand, one balance per currency (one query)."""
+    rows = (
+        CreditEntry.objects.filter(brand_id=brand_id, account__email=(email or "").strip().lower())
+        .values("account__currency")
+        .annotate(total=Sum("amount"))
+        .order_by("account__currency")
+    )
+    return [Balance(row["account__currency"], row["total"]) for row in rows]
+
+
+def _remaining_credits(entries: list[CreditEntry]) -> dict[int, Decimal]:
+    """What is left of each credit (issue or upward adjustment), the oldest-expiring spent first."""
+    credits = sorted(
+        (e for e in entries if e.amount > 0),
+        key=lambda e: (e.expires_at is None, e.expires_at or e.created_at, e.pk),
+    )
+    expired: dict[int, Decimal] = {}
+    spent = ZERO
+    for entry in entries:
+        if entry.kind == K.EXPIRE and entry.expires_entry_id is not None:
+            expired[entry.expires_entry_id] = expired.get(entry.expires_entry_id, ZERO) - entry.amount
+        elif entry.amount < 0:
+            spent -= entry.amount
+    remaining: dict[int, Decimal] = {}
+    for entry in credits:
+        available = entry.amount - expired.get(entry.pk, ZERO)
+        used = min(available, spent)
+        spent -= used
+        remaining[entry.pk] = available - used
+    return remaining
+
+
+def credits_expire_due(*, now: datetime | None = None) -> int:
+    """Daily: take back what is left of credits whose expiry passed. Returns how many expired."""
+    now = now or timezone.now()
+    accounts = (
+        CreditEntry.objects.filter(expires_at__lte=now, amount__gt=0).values_list("account_id", flat=True).distinct()
+    )
+    expired = 0
+    for account_id in list(accounts):
+        with transaction.atomic():
+            account = CreditAccount.objects.select_for_update().get(pk=account_id)
+            entries = list(CreditEntry.objects.filter(account=account).order_by("id"))
+            remaining = _remaining_credits(entries)
+            for entry in entries:
+                left = remaining.get(entry.pk, ZERO)
+                if entry.expires_at is None or entry.expires_at > now or left <= 0:
+                    continue
+                credit_book(
+                    brand_id=account.brand_id,
+                    email=account.email,
+                    currency=account.currency,
+                    kind=K.EXPIRE,
+                    amount=-left,
+                    key=f"expire:{entry.pk}:{entry.expires_at.isoformat()}",
+                    actor=Actor.system("store credit expiry"),
+                    reason=f"credit of {entry.created_at:%Y-%m-%d} expired",
+                    expires_entry_id=entry.pk,
+                )
+                expired += 1
+    return expired

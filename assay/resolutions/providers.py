@@ -1,0 +1,106 @@
+"""What a payment provider must do for Assay, and where integrations register theirs.
+
+The domain defines this protocol; each adapter in `assay/integrations/` implements it and registers
+itself when its app is ready (the domain never imports an integration).
+
+Exactly once rests on two calls:
+- `submit` carries the payout's idempotency key to the provider (Stripe's `Idempotency-Key`
+  header, a note or code Shopify keeps), so a repeated submit with the same key cannot pay twice;
+- `lookup` asks the provider, by that key, what became of a payout whose outcome was never written
+  back (a crash between the call and the write-back): `None` means the provider never saw it, and
+  only then may the payout be submitted afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Protocol
+
+PayoutKind = Literal["refund", "store_credit", "gift_card", "coupon"]
+OutcomeStatus = Literal["succeeded", "pending", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutLine:
+    """A returned order line a refund settles: the shop's line id, how many, and the amount."""
+
+    line_external_id: str
+    quantity: int
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAccount:
+    """How to reach a brand's account at the provider: base URL and the secret (never logged)."""
+
+    api_base: str
+    secret: str
+    options: Mapping[str, str] = field(default_factory=dict)  # e.g. {"api_version": "2025-01"}
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutInstruction:
+    """One money movement, as the provider is asked to make it.
+
+    `key` is the idempotency key, derived from what the payout settles; `amount` is in major units
+    (Decimal) and `currency` an ISO 4217 code; the adapter converts to the provider's minor units.
+    """
+
+    key: str
+    kind: PayoutKind
+    amount: Decimal
+    currency: str
+    order_external_id: str
+    payment_reference: str  # e.g. a Stripe PaymentIntent id; "" when the shop keeps the payment
+    customer_external_id: str
+    customer_email: str
+    note: str
+    lines: tuple[PayoutLine, ...] = ()
+    code: str = ""  # gift cards and coupons: the code to create (derived from the key)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOutcome:
+    """What the provider answered. `reference` is its id for the payout (refund id, gift card id)."""
+
+    status: OutcomeStatus
+    reference: str
+    detail: str = ""
+    code: str = ""  # gift card or coupon code as the provider holds it
+
+
+class ProviderError(Exception):
+    """A call that did not settle. `transient` errors (timeouts, 5xx, 429, lost connections) are
+    retried with backoff; the others (a card declined, an order the provider does not know, bad
+    credentials) go to the staff queue with `reason` at once."""
+
+    def __init__(self, reason: str, *, transient: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+
+
+class PayoutProvider(Protocol):
+    name: str
+    kinds: frozenset[str]  # which payout kinds it can make
+
+    def submit(self, instruction: PayoutInstruction, account: ProviderAccount) -> ProviderOutcome: ...
+
+    def lookup(self, instruction: PayoutInstruction, account: ProviderAccount) -> ProviderOutcome | None: ...
+
+
+_PROVIDERS: dict[str, PayoutProvider] = {}
+
+
+def register(provider: PayoutProvider) -> None:
+    _PROVIDERS[provider.name] = provider
+
+
+def provider_named(name: str) -> PayoutProvider | None:
+    return _PROVIDERS.get(name)
+
+
+def provider_names() -> list[str]:
+    return sorted(_PROVIDERS)

@@ -1,0 +1,164 @@
+"""Reads of resolutions: a return's settlements, payouts and exchanges; payouts needing staff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from assay.resolutions.credit import Balance, credit_balances
+from assay.resolutions.models import Exchange, Payout, Settlement
+from assay.resolutions.status import PayoutStatus
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutData:
+    id: int
+    kind: str
+    amount: Decimal
+    currency: str
+    status: str
+    provider: str
+    provider_reference: str
+    code: str
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
+    settled_at: datetime | None
+    line_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeData:
+    id: int
+    line_id: int
+    kind: str
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    difference: Decimal
+    currency: str
+    status: str
+    replacement_order_number: str
+    payment_reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementData:
+    line_id: int
+    resolution: str
+    amount: Decimal
+    proposed_amount: Decimal
+    currency: str
+    breakdown: dict[str, Any]
+    adjustment_reason: str
+    confirmed_by: str
+    trigger: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionView:
+    settlements: list[SettlementData]
+    payouts: list[PayoutData]
+    exchanges: list[ExchangeData]
+
+
+def _payout(p: Payout) -> PayoutData:
+    line_id = p.settlement.return_line_id if p.settlement is not None else None
+    return PayoutData(
+        p.pk,
+        p.kind,
+        p.amount,
+        p.currency,
+        p.status,
+        p.provider,
+        p.provider_reference,
+        p.code,
+        p.attempts,
+        p.last_error,
+        p.next_attempt_at,
+        p.settled_at,
+        line_id,
+        p.created_at,
+    )
+
+
+def resolution_view(*, brand_id: int, request_id: int) -> ResolutionView:
+    """Everything settled on a return so far. Three queries."""
+    settlements = [
+        SettlementData(
+            s.return_line_id,
+            s.resolution,
+            s.amount,
+            s.proposed_amount,
+            s.currency,
+            s.breakdown,
+            s.adjustment_reason,
+            s.confirmed_by,
+            s.trigger,
+            s.created_at,
+        )
+        for s in Settlement.objects.filter(brand_id=brand_id, request_id=request_id).order_by("id")
+    ]
+    payouts = [
+        _payout(p)
+        for p in Payout.objects.filter(brand_id=brand_id, request_id=request_id)
+        .select_related("settlement")
+        .order_by("id")
+    ]
+    exchanges = [
+        ExchangeData(
+            e.pk,
+            e.settlement.return_line_id,
+            e.kind,
+            e.sku,
+            e.title,
+            e.quantity,
+            e.unit_price,
+            e.difference,
+            e.currency,
+            e.status,
+            e.replacement_order.number if e.replacement_order is not None else "",
+            e.payment_reference,
+        )
+        for e in Exchange.objects.filter(brand_id=brand_id, request_id=request_id)
+        .select_related("settlement", "replacement_order")
+        .order_by("id")
+    ]
+    return ResolutionView(settlements, payouts, exchanges)
+
+
+def payouts_needing_attention(*, brand_ids: list[int], limit: int = 100) -> list[dict[str, Any]]:
+    """Payouts staff must look at: refused or out of retries, and manual ones to record. Oldest first."""
+    rows = (
+        Payout.objects.filter(brand_id__in=brand_ids)
+        .filter(status__in=[PayoutStatus.FAILED, PayoutStatus.PROCESSING])
+        .exclude(status=PayoutStatus.PROCESSING, provider__in=["stripe", "shopify", "simulated"])
+        .select_related("request")
+        .order_by("created_at", "id")[:limit]
+    )
+    return [
+        {
+            "id": p.pk,
+            "brand_id": p.brand_id,
+            "rma": p.request.rma,
+            "kind": p.kind,
+            "amount": p.amount,
+            "currency": p.currency,
+            "status": p.status,
+            "provider": p.provider,
+            "last_error": p.last_error,
+            "attempts": p.attempts,
+            "created_at": p.created_at,
+        }
+        for p in rows
+    ]
+
+
+def shopper_credit(*, brand_id: int, email: str) -> list[Balance]:
+    """The shopper's store credit balances (for the status page)."""
+    return [balance for balance in credit_balances(brand_id=brand_id, email=email) if balance.amount != 0]

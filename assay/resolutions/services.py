@@ -1,0 +1,913 @@
+"""Resolving returns: settling each returned line once, and carrying out its payouts exactly once.
+
+A line is settled once, ever (`Settlement.return_line` is unique), under the return request's row
+lock: a retry, a second click, a second worker or a redelivered event finds the settlement and
+changes nothing. Each money movement is a `Payout` row written in the same transaction, with an
+idempotency key derived from what it settles; only after commit is a provider asked, carrying that
+key, by a worker that first claimed the row (`attempts` is the claim's fence). A crash between the
+provider's answer and the write-back leaves the payout `submitting` with an expired lease; the
+reconciliation asks the provider by key and completes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from assay.brands.models import Brand
+from assay.brands.selectors import integration_secret
+from assay.catalog.models import Variant
+from assay.core.audit import Actor, audit_record
+from assay.core.errors import Conflict, InvalidInput, NotFound
+from assay.core.transitions import transition
+from assay.orders.models import Order, OrderLine
+from assay.policies.models import PolicyVersion
+from assay.policies.schema import PolicyDocument, ResolutionTerms
+from assay.resolutions import credit
+from assay.resolutions.amounts import Breakdown, LineValue, line_breakdown, rounded
+from assay.resolutions.models import Exchange, Payout, PayoutKind, PayoutSettings, Settlement
+from assay.resolutions.providers import (
+    PayoutInstruction,
+    PayoutLine,
+    ProviderAccount,
+    ProviderError,
+    ProviderOutcome,
+    provider_named,
+)
+from assay.resolutions.status import (
+    EXCHANGE_ALLOWED,
+    PAYOUT_ALLOWED,
+    ExchangeStatus,
+    PayoutStatus,
+)
+from assay.returns.models import ReturnLine, ReturnRequest
+from assay.returns.services import return_line_move
+from assay.returns.status import ReturnStatus
+
+logger = logging.getLogger(__name__)
+
+P = PayoutStatus
+S = ReturnStatus
+
+LEASE = timedelta(seconds=60)  # longer than any provider call's timeouts put together
+MAX_ATTEMPTS = 6
+# Waits after the 1st, 2nd ... failed attempt; after the last, the payout waits for staff.
+BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=8), timedelta(minutes=30), timedelta(hours=2))
+PROCESSING_POLL = timedelta(minutes=10)
+SWEEP_WINDOW = timedelta(hours=6)
+MAX_REASON = 500
+
+# Line states from which a line may be settled (authorised and on), and those that reach each timing.
+SETTLEABLE: frozenset[str] = frozenset({S.AUTHORISED, S.AWAITING_SHIPMENT, S.IN_TRANSIT, S.RECEIVED, S.INSPECTED})
+REACHED: dict[str, frozenset[str]] = {
+    "approval": SETTLEABLE,
+    "first_scan": frozenset({S.IN_TRANSIT, S.RECEIVED, S.INSPECTED}),
+    "receipt": frozenset({S.RECEIVED, S.INSPECTED}),
+    "inspection": frozenset({S.INSPECTED}),
+}
+PAYOUT_KINDS = {choice.value for choice in PayoutKind}
+
+
+# --- terms and proposals ---------------------------------------------------------------------------
+
+
+def resolution_terms(request: ReturnRequest) -> ResolutionTerms:
+    """The resolution settings of the policy version that decided the request (defaults without one)."""
+    if request.policy_version_id is None:
+        return ResolutionTerms.model_validate({})
+    document = PolicyVersion.objects.only("document").get(pk=request.policy_version_id).document
+    return PolicyDocument.model_validate(document).resolution
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """Staff's change to a line's proposed settlement: another outcome and/or amount, and why."""
+
+    resolution: str | None = None  # refund, store_credit, gift_card, coupon (an exchange stays one)
+    amount: Decimal | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    line: ReturnLine
+    order_line: OrderLine
+    breakdown: Breakdown
+    replacement: Variant | None
+
+
+def _label_fee_line(request: ReturnRequest, lines: list[ReturnLine]) -> int | None:
+    """The line that carries the request's label fee: the first line sent back by mail."""
+    if request.method != "mail":
+        return None
+    for line in lines:
+        if not (line.decision or {}).get("keep_item"):
+            return line.pk
+    return None
+
+
+def _proposals(request: ReturnRequest, lines: list[ReturnLine], all_lines: list[ReturnLine]) -> list[Proposal]:
+    order = request.order
+    order_lines = {ol.pk: ol for ol in OrderLine.objects.filter(pk__in=[line.order_line_id for line in lines])}
+    variants = {
+        v.pk: v
+        for v in Variant.objects.filter(pk__in=[line.exchange_variant_id for line in lines if line.exchange_variant_id])
+    }
+    fee_line = _label_fee_line(request, all_lines)
+    proposals = []
+    for line in lines:
+        order_line = order_lines[line.order_line_id]
+        value = LineValue(
+            currency=request.currency,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            line_quantity=order_line.quantity,
+            line_tax=order_line.tax,
+            taxes_included=order.taxes_included,
+        )
+        replacement = variants.get(line.exchange_variant_id) if line.exchange_variant_id else None
+        breakdown = line_breakdown(
+            value=value,
+            resolution=line.resolution,
+            terms=line.decision or {},
+            carries_label_fee=line.pk == fee_line,
+            replacement_price=replacement.price if replacement is not None else None,
+        )
+        proposals.append(Proposal(line, order_line, breakdown, replacement))
+    return proposals
+
+
+def resolution_propose(*, brand_id: int, request_id: int) -> list[Proposal]:
+    """What settling the request's unsettled lines would pay, line by line (reads only)."""
+    request = ReturnRequest.objects.select_related("order").filter(brand_id=brand_id, pk=request_id).first()
+    if request is None:
+        raise NotFound(f"no return request {request_id}")
+    all_lines = list(ReturnLine.objects.filter(request=request).order_by("id"))
+    settled = set(Settlement.objects.filter(request=request).values_list("return_line_id", flat=True))
+    open_lines = [line for line in all_lines if line.pk not in settled and line.status in SETTLEABLE]
+    return _proposals(request, open_lines, all_lines)
+
+
+# --- keys --------------------------------------------------------------------------------------------
+
+
+def _amount_text(amount: Decimal) -> str:
+    return format(amount.normalize(), "f") if amount == amount.to_integral() else str(amount)
+
+
+def payout_key(*, subject: str, kind: str, amount: Decimal, currency: str) -> str:
+    """The idempotency key: what the payout settles, its kind and amount. Same payout, same key."""
+    return f"assay:{subject}:{kind}:{_amount_text(amount)}{currency}"
+
+
+def _code_for(key: str) -> str:
+    """A gift card or coupon code derived from its key: the same payout always asks for the same code."""
+    digest = hashlib.sha256(key.encode()).hexdigest().upper()
+    return f"AS{digest[:14]}"
+
+
+# --- confirming a resolution -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveResult:
+    settlements: list[Settlement]  # created now
+    already: int  # lines found settled before
+    payouts: list[Payout]  # created now
+
+
+def _clean_reason(text: str) -> str:
+    text = " ".join((text or "").split())
+    if len(text) > MAX_REASON:
+        raise InvalidInput(f"reason: at most {MAX_REASON} characters")
+    return text
+
+
+def _lock_request(brand_id: int, request_id: int) -> ReturnRequest:
+    request = ReturnRequest.objects.select_for_update().filter(brand_id=brand_id, pk=request_id).first()
+    if request is None:
+        raise NotFound(f"no return request {request_id}")
+    return request
+
+
+def _provider_for(settings_row: PayoutSettings, kind: str) -> str:
+    if kind == PayoutKind.REFUND:
+        return settings_row.refund_provider
+    if kind == PayoutKind.GIFT_CARD:
+        return settings_row.gift_card_provider
+    if kind == PayoutKind.COUPON:
+        return settings_row.coupon_provider
+    return "ledger"
+
+
+def payout_settings(brand_id: int) -> PayoutSettings:
+    found = PayoutSettings.objects.filter(brand_id=brand_id).first()
+    return found if found is not None else PayoutSettings(brand_id=brand_id)
+
+
+def _adjusted(proposal: Proposal, adjustment: Adjustment | None) -> tuple[str, Decimal, str]:
+    """(outcome, amount, reason) after staff's adjustment, refused when it is not one we can pay."""
+    line, breakdown = proposal.line, proposal.breakdown
+    resolution, amount = breakdown.resolution, breakdown.total
+    if adjustment is None:
+        return resolution, amount, ""
+    reason = _clean_reason(adjustment.reason)
+    label = f"line {line.pk}"
+    if adjustment.resolution is not None and adjustment.resolution != resolution:
+        if resolution == "exchange" or adjustment.resolution not in PAYOUT_KINDS:
+            raise InvalidInput(
+                f"{label}: an exchange stays an exchange; cancel it and settle again"
+                if resolution == "exchange"
+                else f"{label}: '{adjustment.resolution}' is not an outcome (refund, store_credit, gift_card, coupon)"
+            )
+        resolution = adjustment.resolution
+    if adjustment.amount is not None:
+        if resolution == "exchange":
+            raise InvalidInput(f"{label}: an exchange's difference follows the prices; adjust by another outcome")
+        amount = adjustment.amount
+        if amount < 0 or not amount.is_finite():
+            raise InvalidInput(f"{label}: the amount cannot be negative")
+        if rounded(amount, breakdown.currency) != amount:
+            raise InvalidInput(f"{label}: {amount} has more decimals than {breakdown.currency} allows")
+        paid = breakdown.merchandise + breakdown.tax
+        ceiling = paid if resolution == "refund" else paid * 2
+        if amount > ceiling:
+            raise InvalidInput(
+                f"{label}: {amount} {breakdown.currency} is more than "
+                + ("the shopper paid for it" if resolution == "refund" else "twice what the shopper paid for it")
+                + f" ({ceiling})"
+            )
+    elif resolution != breakdown.resolution:
+        # Another outcome with no amount given: the line's value, without the fee or bonus of the first.
+        amount = breakdown.merchandise + breakdown.tax - breakdown.label_fee
+    if (resolution, amount) != (breakdown.resolution, breakdown.total) and not reason:
+        raise InvalidInput(f"{label}: say why the settlement differs from the policy's ({breakdown.total})")
+    return resolution, amount, reason
+
+
+@transaction.atomic
+def return_resolve(
+    *,
+    brand_id: int,
+    request_id: int,
+    actor: Actor,
+    trigger: str,
+    line_ids: Iterable[int] | None = None,
+    adjustments: Mapping[int, Adjustment] | None = None,
+    now: datetime | None = None,
+) -> ResolveResult:
+    """Settle the request's lines that are not settled yet (or only `line_ids`), once each.
+
+    Creates each line's settlement, its payouts (refund, credit, gift card, coupon, an exchange's
+    refunded difference, the order's shipping when the policy refunds it) and its exchange, under
+    the request's lock; payouts go to the provider after commit. Lines already settled are counted
+    in `already` and left alone, so calling this again changes nothing.
+    """
+    now = now or timezone.now()
+    adjustments = dict(adjustments or {})
+    request = _lock_request(brand_id, request_id)
+    all_lines = list(ReturnLine.objects.filter(request=request).order_by("id"))
+    by_id = {line.pk: line for line in all_lines}
+    wanted = set(line_ids) if line_ids is not None else set(by_id)
+    unknown = (wanted | set(adjustments)) - set(by_id)
+    if unknown:
+        raise InvalidInput(f"{request.rma} has no line {sorted(unknown)[0]}")
+    settled = set(Settlement.objects.filter(request=request).values_list("return_line_id", flat=True))
+    candidates = [by_id[i] for i in sorted(wanted) if i not in settled]
+    not_ready = [line for line in candidates if line.status not in SETTLEABLE]
+    if line_ids is not None and not_ready and trigger in ("staff", "api"):
+        state = not_ready[0].status
+        raise Conflict(f"{request.rma}: line {not_ready[0].pk} is {state.replace('_', ' ')}: it cannot be settled")
+    lines = [line for line in candidates if line.status in SETTLEABLE]
+    if not lines:
+        if trigger in ("staff", "api") and not settled and not candidates:
+            raise Conflict(f"{request.rma} has nothing to settle")
+        if trigger in ("staff", "api") and not settled:
+            raise Conflict(f"{request.rma} is {request.status.replace('_', ' ')}: nothing in it can be settled yet")
+        return ResolveResult([], len(settled & wanted), [])
+
+    request.order = Order.objects.get(pk=request.order_id)
+    payout_setup = payout_settings(brand_id)
+    terms = resolution_terms(request)
+    created: list[Settlement] = []
+    payouts: list[Payout] = []
+    for proposal in _proposals(request, lines, all_lines):
+        line = proposal.line
+        resolution, amount, reason = _adjusted(proposal, adjustments.get(line.pk))
+        settlement = Settlement.objects.create(
+            brand_id=brand_id,
+            request=request,
+            return_line=line,
+            resolution=resolution,
+            currency=request.currency,
+            breakdown=proposal.breakdown.as_data(),
+            amount=amount,
+            proposed_amount=proposal.breakdown.total,
+            adjustment_reason=reason,
+            confirmed_by=actor.label[:200],
+            trigger=trigger,
+        )
+        created.append(settlement)
+        if resolution == "exchange":
+            payouts += _exchange_create(request, settlement, proposal, payout_setup, actor=actor, now=now)
+        elif amount > 0:
+            kind = resolution
+            if kind == PayoutKind.STORE_CREDIT and payout_setup.store_credit_as_gift_card:
+                kind = PayoutKind.GIFT_CARD
+            payouts.append(
+                _payout_create(
+                    request,
+                    settlement=settlement,
+                    subject=f"line{line.pk}",
+                    kind=kind,
+                    amount=amount,
+                    provider=_provider_for(payout_setup, kind),
+                    note=f"{request.rma}: {proposal.order_line.title}",
+                )
+            )
+        audit_record(
+            brand_id=brand_id,
+            subject=request,
+            action="line_settled",
+            actor=actor,
+            why=reason or f"settled {trigger.replace('_', ' ')}",
+            data={
+                "line_id": line.pk,
+                "resolution": resolution,
+                "amount": str(amount),
+                "proposed": str(proposal.breakdown.total),
+                "breakdown": proposal.breakdown.as_data(),
+            },
+        )
+    if terms.refund_shipping and any(s.resolution == "refund" for s in created):
+        shipping = _shipping_payout(request, payout_setup)
+        if shipping is not None:
+            payouts.append(shipping)
+    ledger = [p for p in payouts if p.kind == PayoutKind.STORE_CREDIT]
+    for payout in ledger:
+        _credit_issue(request, payout, payout_setup, actor=actor, now=now)
+    outgoing = [p.pk for p in payouts if p.status == P.PENDING]
+    transaction.on_commit(lambda: _enqueue(outgoing))
+    transaction.on_commit(lambda: settle_finished_lines(brand_id=brand_id, request_id=request.pk))
+    return ResolveResult(created, len(settled & wanted), payouts)
+
+
+def _payout_create(
+    request: ReturnRequest,
+    *,
+    settlement: Settlement | None,
+    subject: str,
+    kind: str,
+    amount: Decimal,
+    provider: str,
+    note: str,
+) -> Payout:
+    return Payout.objects.create(
+        brand_id=request.brand_id,
+        request=request,
+        settlement=settlement,
+        kind=kind,
+        provider=provider,
+        amount=amount,
+        currency=request.currency,
+        key=payout_key(subject=subject, kind=kind, amount=amount, currency=request.currency),
+        note=note[:300],
+    )
+
+
+def _shipping_payout(request: ReturnRequest, payout_setup: PayoutSettings) -> Payout | None:
+    """The order's shipping, refunded once per order whichever of its returns gets there first."""
+    amount = request.order.total_shipping
+    if amount <= 0:
+        return None
+    key = payout_key(
+        subject=f"order{request.order_id}:shipping", kind="refund", amount=amount, currency=request.currency
+    )
+    if Payout.objects.filter(brand_id=request.brand_id, key=key).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return _payout_create(
+                request,
+                settlement=None,
+                subject=f"order{request.order_id}:shipping",
+                kind=PayoutKind.REFUND,
+                amount=amount,
+                provider=payout_setup.refund_provider,
+                note=f"{request.rma}: shipping of order {request.order.number}",
+            )
+    except IntegrityError:  # another return of the same order refunded it at the same moment
+        return None
+
+
+def _credit_issue(
+    request: ReturnRequest, payout: Payout, payout_setup: PayoutSettings, *, actor: Actor, now: datetime
+) -> None:
+    """Store credit is Assay's own ledger: booked with the settlement, so it is done when this commits."""
+    expires = now + timedelta(days=payout_setup.credit_expiry_days) if payout_setup.credit_expiry_days else None
+    entry = credit.credit_book(
+        brand_id=request.brand_id,
+        email=request.email,
+        customer_id=request.customer_id,
+        currency=payout.currency,
+        kind="issue",
+        amount=payout.amount,
+        key=payout.key,
+        actor=actor,
+        reason=f"return {request.rma}",
+        expires_at=expires,
+        payout_id=payout.pk,
+    )
+    payout.provider_reference = f"credit-{entry.pk}"
+    payout.attempts = 1
+    transition(payout, to=P.SUBMITTING, allowed=PAYOUT_ALLOWED, actor=actor, why="booked in the store credit ledger")
+    payout.settled_at = now
+    payout.save(update_fields=["provider_reference", "attempts", "settled_at"])
+    transition(payout, to=P.SUCCEEDED, allowed=PAYOUT_ALLOWED, actor=actor, why="store credit issued")
+
+
+# --- exchanges --------------------------------------------------------------------------------------
+
+
+def _exchange_create(
+    request: ReturnRequest,
+    settlement: Settlement,
+    proposal: Proposal,
+    payout_setup: PayoutSettings,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> list[Payout]:
+    """The replacement: stock reserved and an outbound order when it is paid for; a downgrade's
+    difference refunded. An upgrade waits for the shopper to pay the difference."""
+    line, breakdown, variant = proposal.line, proposal.breakdown, proposal.replacement
+    if variant is None:
+        raise Conflict(f"{request.rma}: line {line.pk} asks for an exchange with no replacement chosen")
+    status = ExchangeStatus.AWAITING_PAYMENT if breakdown.difference > 0 else ExchangeStatus.AWAITING_STOCK
+    exchange = Exchange.objects.create(
+        brand_id=request.brand_id,
+        request=request,
+        settlement=settlement,
+        kind=line.exchange_kind or "variant",
+        variant=variant,
+        sku=variant.sku,
+        title=f"{variant.product.title} {variant.title}".strip() if variant.product_id else variant.title,
+        quantity=line.quantity,
+        unit_price=variant.price,
+        difference=breakdown.difference,
+        currency=request.currency,
+        status=status,
+    )
+    audit_record(
+        brand_id=request.brand_id,
+        subject=exchange,
+        action="exchange_created",
+        actor=actor,
+        to_state=status,
+        why=f"{line.exchange_kind or 'variant'} exchange for {variant.sku}",
+    )
+    if status == ExchangeStatus.AWAITING_STOCK:
+        _exchange_fulfil(exchange, actor=actor, now=now)
+    payouts = []
+    if breakdown.difference < 0:
+        payouts.append(
+            _payout_create(
+                request,
+                settlement=settlement,
+                subject=f"line{line.pk}:exchange-difference",
+                kind=PayoutKind.REFUND,
+                amount=-breakdown.difference,
+                provider=payout_setup.refund_provider,
+                note=f"{request.rma}: difference for {variant.sku}",
+            )
+        )
+    return payouts
+
+
+def _exchange_fulfil(exchange: Exchange, *, actor: Actor, now: datetime) -> bool:
+    """Reserve the stock and create the replacement order; False (and awaiting stock) when there is none."""
+    variant = Variant.objects.select_for_update().get(pk=exchange.variant_id)
+    if variant.inventory_quantity < exchange.quantity:
+        if exchange.status != ExchangeStatus.AWAITING_STOCK:
+            transition(
+                exchange,
+                to=ExchangeStatus.AWAITING_STOCK,
+                allowed=EXCHANGE_ALLOWED,
+                actor=actor,
+                why=f"{variant.sku}: {max(variant.inventory_quantity, 0)} in stock, {exchange.quantity} needed",
+            )
+        return False
+    variant.inventory_quantity -= exchange.quantity
+    variant.save(update_fields=["inventory_quantity"])
+    request = ReturnRequest.objects.select_related("order").get(pk=exchange.request_id)
+    original = request.order
+    number = f"{request.rma}-X"
+    order = Order.objects.create(
+        brand_id=exchange.brand_id,
+        external_id=f"assay-exchange-{exchange.pk}",
+        number=number,
+        number_key=number.lower().replace("#", "").replace(" ", ""),
+        email=original.email,
+        customer_id=original.customer_id,
+        currency=exchange.currency,
+        subtotal=exchange.unit_price * exchange.quantity,
+        total=max(exchange.difference, Decimal(0)),
+        financial_status="paid" if exchange.difference > 0 else "exchange",
+        placed_at=now,
+        channel="exchange",
+        source="assay",
+        shipping_address=original.shipping_address,
+        shipping_country=original.shipping_country,
+        tags=["exchange", request.rma],
+    )
+    OrderLine.objects.create(
+        brand_id=exchange.brand_id,
+        order=order,
+        external_id=f"assay-exchange-{exchange.pk}-1",
+        sku=exchange.sku,
+        variant_id=exchange.variant_id,
+        product_id=variant.product_id,
+        title=exchange.title,
+        variant_title=variant.title,
+        quantity=exchange.quantity,
+        unit_price=exchange.unit_price,
+    )
+    exchange.replacement_order = order
+    exchange.stock_reserved = True
+    exchange.save(update_fields=["replacement_order", "stock_reserved"])
+    transition(
+        exchange,
+        to=ExchangeStatus.READY,
+        allowed=EXCHANGE_ALLOWED,
+        actor=actor,
+        why=f"stock reserved; replacement order {number}",
+    )
+    return True
+
+
+@transaction.atomic
+def exchange_difference_paid(*, brand_id: int, exchange_id: int, actor: Actor, reference: str) -> Exchange:
+    """The shopper paid an upgrade's difference (`reference`: the payment's id): fulfil the exchange."""
+    reference = _clean_reason(reference)
+    if not reference:
+        raise InvalidInput("give the payment's reference (the provider's id or a receipt number)")
+    exchange = Exchange.objects.select_for_update().filter(brand_id=brand_id, pk=exchange_id).first()
+    if exchange is None:
+        raise NotFound(f"no exchange {exchange_id}")
+    if exchange.status != ExchangeStatus.AWAITING_PAYMENT:
+        raise Conflict(f"the exchange is {exchange.get_status_display().lower()}: no difference is awaited")
+    exchange.payment_reference = reference
+    exchange.save(update_fields=["payment_reference"])
+    _exchange_fulfil(exchange, actor=actor, now=timezone.now())
+    return exchange
+
+
+@transaction.atomic
+def exchange_retry_stock(*, brand_id: int, exchange_id: int, actor: Actor) -> Exchange:
+    """Try again to reserve the replacement of an exchange waiting for stock."""
+    exchange = Exchange.objects.select_for_update().filter(brand_id=brand_id, pk=exchange_id).first()
+    if exchange is None:
+        raise NotFound(f"no exchange {exchange_id}")
+    if exchange.status != ExchangeStatus.AWAITING_STOCK:
+        raise Conflict(f"the exchange is {exchange.get_status_display().lower()}, not waiting for stock")
+    if not _exchange_fulfil(exchange, actor=actor, now=timezone.now()):
+        raise Conflict(f"{exchange.sku} is still out of stock")
+    return exchange
+
+
+# --- carrying out payouts ----------------------------------------------------------------------------
+
+
+def _enqueue(payout_ids: list[int]) -> None:
+    from assay.resolutions.tasks import execute_payout
+
+    for payout_id in payout_ids:
+        execute_payout(payout_id)
+
+
+def _account(payout: Payout) -> ProviderAccount:
+    setup = payout_settings(payout.brand_id)
+    options = {
+        "api_version": setup.shopify_api_version,
+        "timeout": str(getattr(settings, "PAYOUT_PROVIDER_TIMEOUT", 10)),
+    }
+    if payout.provider == "stripe":
+        secret = integration_secret(brand_id=payout.brand_id, integration="stripe") or ""
+        if not secret:
+            raise ProviderError(
+                "no Stripe secret key for this brand: set it with `assay brand_secret SLUG --integration stripe`",
+                transient=False,
+            )
+        return ProviderAccount(api_base=setup.stripe_api_base, secret=secret, options=options)
+    if payout.provider == "shopify":
+        secret = integration_secret(brand_id=payout.brand_id, integration="shopify_admin") or ""
+        if not secret:
+            raise ProviderError(
+                "no Shopify Admin API token for this brand: set it with "
+                "`assay brand_secret SLUG --integration shopify_admin`",
+                transient=False,
+            )
+        domain = Brand.objects.only("shop_domain").get(pk=payout.brand_id).shop_domain
+        base = setup.shopify_api_base or (f"https://{domain}" if domain else "")
+        if not base:
+            raise ProviderError("the brand has no Shopify shop domain", transient=False)
+        return ProviderAccount(api_base=base, secret=secret, options=options)
+    return ProviderAccount(api_base="", secret="", options=options)
+
+
+def _instruction(payout: Payout) -> PayoutInstruction:
+    request = ReturnRequest.objects.select_related("order", "customer").get(pk=payout.request_id)
+    lines: tuple[PayoutLine, ...] = ()
+    if payout.settlement_id is not None and payout.kind == PayoutKind.REFUND:
+        line = ReturnLine.objects.select_related("order_line").get(settlement__pk=payout.settlement_id)
+        lines = (PayoutLine(line.order_line.external_id, line.quantity, payout.amount),)
+    customer = request.customer
+    return PayoutInstruction(
+        key=payout.key,
+        kind=payout.kind,  # type: ignore[arg-type]
+        amount=payout.amount,
+        currency=payout.currency,
+        order_external_id=request.order.external_id,
+        payment_reference=request.order.payment_reference,
+        customer_external_id=customer.external_id if customer is not None else "",
+        customer_email=request.email,
+        note=payout.note or f"return {request.rma}",
+        lines=lines,
+        code=payout.code or (_code_for(payout.key) if payout.kind in ("gift_card", "coupon") else ""),
+    )
+
+
+WORKER = Actor.system("payout worker")
+
+
+def _claim(payout_id: int, *, now: datetime, reconcile: bool) -> Payout | None:
+    """Take the payout for one attempt, or None when it is not ours to take (done, held, not due)."""
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().filter(pk=payout_id).first()
+        if payout is None:
+            return None
+        if reconcile:
+            stale = payout.status == P.SUBMITTING and payout.lease_until is not None and payout.lease_until <= now
+            polled = (
+                payout.status == P.PROCESSING and payout.next_attempt_at is not None and payout.next_attempt_at <= now
+            )
+            if not (stale or polled):
+                return None
+            why = "reconciling: the last attempt's outcome was never written" if stale else "asking the provider again"
+        else:
+            if payout.status not in (P.PENDING, P.RETRY):
+                return None
+            if payout.next_attempt_at is not None and payout.next_attempt_at > now:
+                return None
+            why = f"attempt {payout.attempts + 1} at {payout.provider}"
+        payout.attempts += 1
+        payout.lease_until = now + LEASE
+        payout.save(update_fields=["attempts", "lease_until"])
+        transition(payout, to=P.SUBMITTING, allowed=PAYOUT_ALLOWED, actor=WORKER, why=why)
+        return payout
+
+
+def _write_back(
+    payout_id: int, attempt: int, *, outcome: ProviderOutcome | None, error: ProviderError | None, now: datetime
+) -> Payout | None:
+    """Record what the provider said, unless another attempt has taken the payout since (the fence)."""
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        if payout.status != P.SUBMITTING or payout.attempts != attempt:
+            logger.warning(
+                "payout %s: attempt %s answered after attempt %s took it", payout_id, attempt, payout.attempts
+            )
+            return None
+        payout.lease_until = None
+        if outcome is not None:
+            payout.provider_reference = outcome.reference[:120] or payout.provider_reference
+            payout.code = outcome.code[:40] or payout.code
+            payout.last_error = "" if outcome.status != "failed" else (outcome.detail or "refused")[:MAX_REASON]
+            if outcome.status == "succeeded":
+                payout.settled_at = now
+                payout.next_attempt_at = None
+                to, why = P.SUCCEEDED, f"{payout.provider} paid: {payout.provider_reference}"
+            elif outcome.status == "pending":
+                manual = payout.provider == "manual"
+                payout.next_attempt_at = None if manual else now + PROCESSING_POLL
+                to, why = P.PROCESSING, outcome.detail or f"{payout.provider} is processing it"
+            else:
+                payout.next_attempt_at = None
+                to, why = P.FAILED, f"{payout.provider} refused: {payout.last_error}"
+        else:
+            assert error is not None
+            payout.last_error = error.reason[:MAX_REASON]
+            if error.transient and payout.attempts < MAX_ATTEMPTS:
+                payout.next_attempt_at = now + BACKOFF[min(payout.attempts, len(BACKOFF)) - 1]
+                to, why = P.RETRY, f"will retry: {payout.last_error}"
+            else:
+                payout.next_attempt_at = None
+                gave_up = f"gave up after {payout.attempts} attempts: " if error.transient else ""
+                to, why = P.FAILED, f"{gave_up}{payout.last_error}"
+        payout.save(
+            update_fields=["lease_until", "provider_reference", "code", "last_error", "settled_at", "next_attempt_at"]
+        )
+        transition(payout, to=to, allowed=PAYOUT_ALLOWED, actor=WORKER, why=why[:MAX_REASON])
+    if to == P.SUCCEEDED:
+        settle_finished_lines(brand_id=payout.brand_id, request_id=payout.request_id)
+    return payout
+
+
+def payout_execute(*, payout_id: int, now: datetime | None = None, reconcile: bool = False) -> Payout | None:
+    """One attempt at a payout: claim it, ask its provider (by key), write the outcome back.
+
+    Reconciling (a stale `submitting`, a `processing` to poll) and on every attempt after the first,
+    the provider is first asked what became of the key; only when it has no payout under it is the
+    payout submitted again, with the same key.
+    """
+    now = now or timezone.now()
+    payout = _claim(payout_id, now=now, reconcile=reconcile)
+    if payout is None:
+        return None
+    attempt = payout.attempts
+    outcome: ProviderOutcome | None = None
+    error: ProviderError | None = None
+    try:
+        provider = provider_named(payout.provider)
+        if provider is None:
+            raise ProviderError(f"no payment provider named '{payout.provider}' is installed", transient=False)
+        if payout.kind not in provider.kinds:
+            raise ProviderError(f"{payout.provider} cannot make a {payout.kind.replace('_', ' ')}", transient=False)
+        instruction = _instruction(payout)
+        if not payout.code and instruction.code:
+            Payout.objects.filter(pk=payout.pk).update(code=instruction.code)
+        account = _account(payout)
+        # Any attempt after the first asks first: a provider may have acted on a call whose answer
+        # was lost, and replays the first answer to a key only for a while (Stripe: 24 hours).
+        if reconcile or attempt > 1:
+            outcome = provider.lookup(instruction, account)
+        if outcome is None:
+            outcome = provider.submit(instruction, account)
+    except ProviderError as exc:
+        error = exc
+    except Exception as exc:  # an adapter's bug must not leave the payout held: retry, then staff
+        logger.exception("payout %s: provider %s failed", payout_id, payout.provider)
+        error = ProviderError(f"unexpected error from {payout.provider}: {type(exc).__name__}", transient=True)
+    return _write_back(payout_id, attempt, outcome=outcome, error=error, now=timezone.now() if now is None else now)
+
+
+def payouts_run_due(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Every minute: payouts due for a retry, those whose enqueue was lost, stale attempts to
+    reconcile and processing ones to poll. Returns how many were attempted."""
+    now = now or timezone.now()
+    due = list(
+        Payout.objects.filter(status__in=[P.PENDING, P.RETRY])
+        .exclude(next_attempt_at__gt=now)
+        .exclude(status=P.PENDING, created_at__gt=now - timedelta(seconds=30))
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    stale = list(
+        Payout.objects.filter(status=P.SUBMITTING, lease_until__lte=now)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    polled = list(
+        Payout.objects.filter(status=P.PROCESSING, next_attempt_at__lte=now)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for payout_id in due:
+        done += payout_execute(payout_id=payout_id, now=now) is not None
+    for payout_id in stale + polled:
+        done += payout_execute(payout_id=payout_id, now=now, reconcile=True) is not None
+    return done
+
+
+# --- staff on payouts --------------------------------------------------------------------------------
+
+
+def _lock_payout(brand_id: int, payout_id: int) -> Payout:
+    payout = Payout.objects.select_for_update().filter(brand_id=brand_id, pk=payout_id).first()
+    if payout is None:
+        raise NotFound(f"no payout {payout_id}")
+    return payout
+
+
+def payout_retry(*, brand_id: int, payout_id: int, actor: Actor, why: str = "") -> Payout:
+    """Send a payout that needs attention again, with the same key (the provider cannot pay it twice)."""
+    with transaction.atomic():
+        payout = _lock_payout(brand_id, payout_id)
+        payout.next_attempt_at = None
+        payout.save(update_fields=["next_attempt_at"])
+        transition(payout, to=P.RETRY, allowed=PAYOUT_ALLOWED, actor=actor, why=_clean_reason(why) or "sent again")
+        transaction.on_commit(lambda: _enqueue([payout.pk]))
+    return payout
+
+
+def payout_cancel(*, brand_id: int, payout_id: int, actor: Actor, why: str) -> Payout:
+    """Give up a payout that was not made (refused, or retrying); `why` is required."""
+    why = _clean_reason(why)
+    if not why:
+        raise InvalidInput("say why the payout is cancelled")
+    with transaction.atomic():
+        payout = _lock_payout(brand_id, payout_id)
+        transition(payout, to=P.CANCELLED, allowed=PAYOUT_ALLOWED, actor=actor, why=why)
+    return payout
+
+
+def payout_record_manual(*, brand_id: int, payout_id: int, actor: Actor, reference: str) -> Payout:
+    """Staff made a manual payout outside Assay: record its reference and complete it."""
+    reference = _clean_reason(reference)
+    if not reference:
+        raise InvalidInput("give the payment's reference (a transfer id, a receipt number)")
+    with transaction.atomic():
+        payout = _lock_payout(brand_id, payout_id)
+        if payout.provider != "manual" or payout.status != P.PROCESSING:
+            raise Conflict(f"payout {payout_id} is not a manual payout waiting to be recorded")
+        payout.provider_reference = reference[:120]
+        payout.settled_at = timezone.now()
+        payout.save(update_fields=["provider_reference", "settled_at"])
+        transition(payout, to=P.SUBMITTING, allowed=PAYOUT_ALLOWED, actor=actor, why="recorded by staff")
+        transition(payout, to=P.SUCCEEDED, allowed=PAYOUT_ALLOWED, actor=actor, why=f"paid outside Assay: {reference}")
+    settle_finished_lines(brand_id=brand_id, request_id=payout.request_id)
+    return payout
+
+
+# --- the return follows its settlements -------------------------------------------------------------
+
+
+def settle_finished_lines(*, brand_id: int, request_id: int) -> int:
+    """Lines inspected (or kept by the shopper) whose settlement is fully paid become resolved."""
+    moved = 0
+    settlements = Settlement.objects.filter(brand_id=brand_id, request_id=request_id).select_related("return_line")
+    for settlement in settlements:
+        line = settlement.return_line
+        ready = line.status == S.INSPECTED or (line.status == S.AUTHORISED and (line.decision or {}).get("keep_item"))
+        if not ready:
+            continue
+        open_payouts = settlement.payouts.exclude(status__in=[P.SUCCEEDED, P.CANCELLED]).exists()
+        exchange = Exchange.objects.filter(settlement=settlement).first()
+        waiting = exchange is not None and exchange.status in (
+            ExchangeStatus.AWAITING_PAYMENT,
+            ExchangeStatus.AWAITING_STOCK,
+        )
+        if open_payouts or waiting:
+            continue
+        try:
+            return_line_move(
+                brand_id=brand_id, line_id=line.pk, to=S.RESOLVED, actor=Actor.system("resolutions"), why="settled"
+            )
+            moved += 1
+        except Conflict:
+            continue  # moved meanwhile by someone else
+    return moved
+
+
+def resolutions_due(*, brand_id: int, request_id: int, now: datetime | None = None) -> ResolveResult:
+    """Settle the lines of a request that reached its policy's timing (called after each move)."""
+    request = ReturnRequest.objects.filter(brand_id=brand_id, pk=request_id).first()
+    if request is None:
+        raise NotFound(f"no return request {request_id}")
+    reached = REACHED[resolution_terms(request).resolve_on]
+    lines = list(ReturnLine.objects.filter(request=request).values_list("pk", "status", "decision"))
+    due = [
+        pk
+        for pk, status, decision in lines
+        if status in reached or (status in SETTLEABLE and (decision or {}).get("keep_item"))
+    ]
+    if not due:
+        return ResolveResult([], 0, [])
+    timing = resolution_terms(request).resolve_on
+    return return_resolve(
+        brand_id=brand_id,
+        request_id=request_id,
+        actor=Actor.system("return policy"),
+        trigger=timing,
+        line_ids=due,
+        now=now,
+    )
+
+
+def resolutions_sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Every few minutes: requests with lines past their timing and not settled (a lost trigger)."""
+    now = now or timezone.now()
+    # Lines that moved lately: a trigger lost in a crash is found within the window, and the sweep
+    # does not re-read every authorised return waiting for its parcel, every time.
+    candidates = (
+        ReturnLine.objects.filter(status__in=SETTLEABLE, settlement__isnull=True, updated_at__gte=now - SWEEP_WINDOW)
+        .values_list("brand_id", "request_id")
+        .distinct()
+        .order_by("request_id")[:limit]
+    )
+    settled = 0
+    for brand_id, request_id in candidates:
+        try:
+            settled += len(resolutions_due(brand_id=brand_id, request_id=request_id, now=now).settlements)
+        except (Conflict, InvalidInput) as exc:
+            logger.warning("return request %s could not be settled: %s", request_id, exc)
+    return settled

@@ -1,0 +1,53 @@
+"""The life of a payout and of an exchange, on one screen."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class PayoutStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # recorded, not sent yet
+    SUBMITTING = "submitting", "Submitting"  # a worker holds it and is calling the provider
+    PROCESSING = "processing", "Processing"  # the provider accepted it and has not settled it yet
+    RETRY = "retry", "Waiting to retry"  # a transient failure; sent again at next_attempt_at
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Needs attention"  # refused by the provider, or retries ran out: staff decide
+    CANCELLED = "cancelled", "Cancelled"
+
+
+P = PayoutStatus
+
+PAYOUT_ALLOWED: dict[str, set[str]] = {
+    P.PENDING: {P.SUBMITTING, P.CANCELLED},
+    # From submitting, a worker writes the outcome back; after a crash, reconciliation does.
+    P.SUBMITTING: {P.SUCCEEDED, P.PROCESSING, P.RETRY, P.FAILED, P.SUBMITTING},
+    P.PROCESSING: {P.SUCCEEDED, P.FAILED, P.SUBMITTING},
+    P.RETRY: {P.SUBMITTING, P.CANCELLED},
+    # Staff may send a refused payout again (same key: the provider still cannot pay it twice) or cancel it.
+    P.FAILED: {P.RETRY, P.CANCELLED},
+    P.SUCCEEDED: set(),
+    P.CANCELLED: set(),
+}
+
+# A worker may take these (PENDING and RETRY when due; SUBMITTING and PROCESSING to reconcile).
+CLAIMABLE: frozenset[str] = frozenset({P.PENDING, P.RETRY})
+SETTLED: frozenset[str] = frozenset({P.SUCCEEDED, P.CANCELLED})
+
+
+class ExchangeStatus(models.TextChoices):
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting the difference"  # an upgrade: the shopper pays first
+    AWAITING_STOCK = "awaiting_stock", "Awaiting stock"  # the replacement sold out since the request
+    READY = "ready", "Ready to ship"  # stock reserved, replacement order created
+    SHIPPED = "shipped", "Shipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+E = ExchangeStatus
+
+EXCHANGE_ALLOWED: dict[str, set[str]] = {
+    E.AWAITING_PAYMENT: {E.READY, E.AWAITING_STOCK, E.CANCELLED},
+    E.AWAITING_STOCK: {E.READY, E.CANCELLED},
+    E.READY: {E.SHIPPED, E.CANCELLED},
+    E.SHIPPED: set(),
+    E.CANCELLED: set(),
+}

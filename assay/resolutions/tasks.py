@@ -1,0 +1,33 @@
+"""Background work of resolutions: each payout's attempt, and the periodic safety nets."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from assay.resolutions.credit import credits_expire_due
+from assay.resolutions.services import payout_execute, payouts_run_due, resolutions_sweep
+
+
+@db_task()
+def execute_payout(payout_id: int) -> None:
+    """One attempt at a payout, right after the settlement that created it committed."""
+    payout_execute(payout_id=payout_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def run_due_payouts() -> int:
+    """Every minute: retries that are due, lost enqueues, stale attempts to reconcile, processing to poll."""
+    return payouts_run_due()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def settle_due_returns() -> int:
+    """Every five minutes: lines that reached their policy's timing but were not settled (a lost trigger)."""
+    return resolutions_sweep()
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def expire_store_credit() -> int:
+    """Daily: what is left of expired store credit is taken back."""
+    return credits_expire_due()
