@@ -7,8 +7,9 @@ lifecycle does not allow answers 409 naming both states.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -18,8 +19,10 @@ from assay.api.auth import ApiCaller, caller
 from assay.api.idempotency import idempotent
 from assay.api.pagination import ListParams
 from assay.api.schemas import MONEY, ErrorOut, decimal_text
-from assay.core.errors import NotFound, PermissionDenied
+from assay.core.errors import InvalidInput, NotFound, PermissionDenied
 from assay.core.money import money_string
+from assay.resolutions.selectors import resolution_view
+from assay.resolutions.services import Adjustment, resolution_propose, resolutions_due, return_resolve
 from assay.returns.queue import return_queue
 from assay.returns.selectors import ReturnDetail, ReturnLineData, return_detail, return_for_rma
 from assay.returns.services import (
@@ -155,6 +158,64 @@ class ReturnEventOut(Schema):
     data: dict[str, Any]
 
 
+class BreakdownOut(Schema):
+    resolution: str
+    currency: str
+    merchandise: str = Field(description="what was paid for the returned units after discounts")
+    tax: str = Field(description="tax charged on top of the price, pro rata; 0 when prices include tax")
+    restocking_fee: str = Field(description="deducted from a refund")
+    label_fee: str = Field(description="the return label's cost, charged once per return")
+    bonus: str = Field(description="extra credit for choosing store credit or an exchange")
+    total: str = Field(description="what the shopper receives")
+    replacement: str = Field(description="exchanges: what the replacement costs")
+    difference: str = Field(description="exchanges: > 0 the shopper pays it, < 0 it is refunded")
+
+
+class SettlementOut(Schema):
+    line_id: int
+    resolution: str = Field(description="refund, store_credit, gift_card, coupon or exchange")
+    amount: str = Field(description=MONEY)
+    proposed_amount: str = Field(description=f"what the policy gave before any adjustment; {MONEY}")
+    adjustment_reason: str
+    confirmed_by: str
+    trigger: str = Field(description="approval, first_scan, receipt, inspection (the policy's timing), staff or api")
+    breakdown: BreakdownOut
+    created_at: datetime
+
+
+class ProposalOut(Schema):
+    line_id: int
+    breakdown: BreakdownOut
+
+
+class PayoutOut(Schema):
+    id: int
+    kind: str = Field(description="refund, store_credit, gift_card or coupon")
+    amount: str = Field(description=MONEY)
+    currency: str
+    status: str = Field(description="pending, submitting, processing, retry, succeeded, failed, cancelled")
+    provider: str = Field(description="simulated, stripe, shopify, manual, or ledger (Assay's store credit)")
+    provider_reference: str = Field(description="the provider's id of the refund, gift card or credit entry")
+    line_id: int | None = Field(description="the return line it settles; null for the order's shipping")
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime | None
+    settled_at: datetime | None
+
+
+class ExchangeOut(Schema):
+    id: int
+    line_id: int
+    kind: str = Field(description="size, variant or product")
+    sku: str
+    title: str
+    quantity: int
+    unit_price: str = Field(description=MONEY)
+    difference: str = Field(description=f"> 0 the shopper pays it, < 0 refunded; {MONEY}")
+    status: str = Field(description="awaiting_payment, awaiting_stock, ready, shipped, cancelled")
+    replacement_order_number: str = Field(description="the outbound order that ships the replacement")
+
+
 class ReturnDetailOut(Schema):
     id: int
     rma: str = Field(description="shown to the shopper as 'RMA R-100123'")
@@ -179,6 +240,10 @@ class ReturnDetailOut(Schema):
     photos: list[ReturnPhotoOut]
     notes: list[ReturnNoteOut] = Field(description="internal notes, never shown to the shopper")
     timeline: list[ReturnEventOut] = Field(description="the request's and its lines' audit trail, oldest first")
+    settlements: list[SettlementOut] = Field(description="how each settled line is settled; one per line, ever")
+    proposed: list[ProposalOut] = Field(description="what settling the lines not settled yet would give")
+    payouts: list[PayoutOut] = Field(description="refunds, store credit, gift cards and coupons paid or being paid")
+    exchanges: list[ExchangeOut] = Field(description="replacements sent for exchanged lines")
 
 
 # Text without NUL (PostgreSQL cannot store it); WORDS also needs a visible character (not only spaces).
@@ -201,6 +266,26 @@ class CancelIn(Schema):
 class OverrideIn(Schema):
     reason: str = Field(
         max_length=1000, pattern=WORDS, description="why the policy is overruled; kept in the audit trail"
+    )
+
+
+class ResolveLineIn(Schema):
+    line_id: int = Field(ge=1, le=2**63 - 1, description="the return line to adjust")
+    resolution: Literal["refund", "store_credit", "gift_card", "coupon"] | None = Field(
+        None, description="settle as this instead of what the shopper chose (not for exchanges)"
+    )
+    amount: str | None = Field(
+        None,
+        max_length=20,
+        pattern=r"^\d{1,10}(\.\d{1,4})?$",
+        description=f"settle for this amount instead of the policy's; {MONEY}",
+    )
+    reason: str = Field("", max_length=500, pattern=TEXT, description="why; required when anything differs")
+
+
+class ResolveIn(Schema):
+    lines: list[ResolveLineIn] = Field(
+        default_factory=list, max_length=100, description="adjustments; lines not listed settle as the policy says"
     )
 
 
@@ -275,11 +360,78 @@ def _detail_out(detail: ReturnDetail) -> dict[str, Any]:
     }
 
 
+def _money(value: Any, currency: str) -> str:
+    return money_string(Decimal(str(value)), currency)
+
+
+def _breakdown_out(data: dict[str, Any]) -> dict[str, Any]:
+    currency = data["currency"]
+    return {
+        key: (value if key in ("resolution", "currency") else _money(value, currency)) for key, value in data.items()
+    }
+
+
+def _resolution_out(brand_id: int, request_id: int) -> dict[str, Any]:
+    view = resolution_view(brand_id=brand_id, request_id=request_id)
+    return {
+        "settlements": [
+            {
+                "line_id": s.line_id,
+                "resolution": s.resolution,
+                "amount": _money(s.amount, s.currency),
+                "proposed_amount": _money(s.proposed_amount, s.currency),
+                "adjustment_reason": s.adjustment_reason,
+                "confirmed_by": s.confirmed_by,
+                "trigger": s.trigger,
+                "breakdown": _breakdown_out(s.breakdown),
+                "created_at": s.created_at,
+            }
+            for s in view.settlements
+        ],
+        "proposed": [
+            {"line_id": p.line.pk, "breakdown": _breakdown_out(p.breakdown.as_data())}
+            for p in resolution_propose(brand_id=brand_id, request_id=request_id)
+        ],
+        "payouts": [
+            {
+                "id": p.id,
+                "kind": p.kind,
+                "amount": _money(p.amount, p.currency),
+                "currency": p.currency,
+                "status": p.status,
+                "provider": p.provider,
+                "provider_reference": p.provider_reference,
+                "line_id": p.line_id,
+                "attempts": p.attempts,
+                "last_error": p.last_error,
+                "next_attempt_at": p.next_attempt_at,
+                "settled_at": p.settled_at,
+            }
+            for p in view.payouts
+        ],
+        "exchanges": [
+            {
+                "id": e.id,
+                "line_id": e.line_id,
+                "kind": e.kind,
+                "sku": e.sku,
+                "title": e.title,
+                "quantity": e.quantity,
+                "unit_price": _money(e.unit_price, e.currency),
+                "difference": _money(e.difference, e.currency),
+                "status": e.status,
+                "replacement_order_number": e.replacement_order_number,
+            }
+            for e in view.exchanges
+        ],
+    }
+
+
 def _detail(brand_id: int, rma: str) -> dict[str, Any]:
     detail = return_detail(brand_id=brand_id, rma=rma)
     if detail is None:
         raise NotFound(f"no return {rma}")
-    return _detail_out(detail)
+    return {**_detail_out(detail), **_resolution_out(brand_id, detail.summary.id)}
 
 
 def _decider(request: HttpRequest) -> ApiCaller:
@@ -347,7 +499,9 @@ def return_read(request: HttpRequest, rma: str) -> dict[str, Any]:
 def return_approve(request: HttpRequest, rma: str, body: ApproveIn) -> dict[str, Any]:
     """Authorise a return the policy sent to review (requested or pending_review); 409 otherwise."""
     who = _decider(request)
-    return_request_approve(brand_id=who.brand_id, request_id=_request_id(who, rma), actor=who.actor, note=body.note)
+    request_id = _request_id(who, rma)
+    return_request_approve(brand_id=who.brand_id, request_id=request_id, actor=who.actor, note=body.note)
+    resolutions_due(brand_id=who.brand_id, request_id=request_id)
     return _detail(who.brand_id, rma)
 
 
@@ -390,8 +544,36 @@ def return_override(request: HttpRequest, rma: str, body: OverrideIn) -> dict[st
     """Authorise a return the policy sent to review, or that was rejected or expired, with a reason
     kept in the audit trail; the return is flagged `override`."""
     who = _decider(request)
-    return_request_override(
-        brand_id=who.brand_id, request_id=_request_id(who, rma), actor=who.actor, reason=body.reason
+    request_id = _request_id(who, rma)
+    return_request_override(brand_id=who.brand_id, request_id=request_id, actor=who.actor, reason=body.reason)
+    resolutions_due(brand_id=who.brand_id, request_id=request_id)
+    return _detail(who.brand_id, rma)
+
+
+@router.post(
+    "/{rma}/resolve",
+    response={200: ReturnDetailOut, **_MOVE_ERRORS},
+    operation_id="return_resolve",
+    summary="Carry out a return's resolution now",
+)
+@idempotent()
+def return_resolve_now(request: HttpRequest, rma: str, body: ResolveIn) -> dict[str, Any]:
+    """Settle the return's authorised lines now, whatever the policy's timing: refunds, store credit,
+    gift cards, coupons and exchanges, each line once. Lines already settled are left as they are,
+    so a repeat changes nothing. `lines` adjusts a line's outcome or amount, with a reason."""
+    who = _decider(request)
+    request_id = _request_id(who, rma)
+    adjustments: dict[int, Adjustment] = {}
+    for line in body.lines:
+        if line.line_id in adjustments:
+            raise InvalidInput(f"line {line.line_id} is adjusted twice")
+        adjustments[line.line_id] = Adjustment(
+            resolution=line.resolution,
+            amount=Decimal(line.amount) if line.amount is not None else None,
+            reason=line.reason,
+        )
+    return_resolve(
+        brand_id=who.brand_id, request_id=request_id, actor=who.actor, trigger="api", adjustments=adjustments
     )
     return _detail(who.brand_id, rma)
 

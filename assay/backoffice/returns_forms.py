@@ -175,3 +175,65 @@ class NoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Seen by staff only, never by the shopper"}),
         error_messages={"required": "Write the note first."},
     )
+
+
+OUTCOME_CHOICES = [
+    ("refund", "Refund to the original payment"),
+    ("store_credit", "Store credit"),
+    ("gift_card", "Gift card"),
+    ("coupon", "Coupon"),
+]
+
+
+class ResolveForm(forms.Form):
+    """Confirm the proposed settlement of each line, or change a line's outcome or amount with a reason.
+
+    Built with the lines proposed: per line `outcome_<id>` and `amount_<id>` (blank = as proposed);
+    exchanges keep their outcome. One reason covers the adjustments.
+    """
+
+    reason = forms.CharField(
+        label="Why the settlement differs from the policy's (required when you change anything)",
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. scratch on the band; goodwill"}),
+    )
+
+    def __init__(self, *args: Any, proposals: Sequence[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line_ids: list[int] = []
+        for proposal in proposals:
+            line_id = proposal.line.pk
+            self.line_ids.append(line_id)
+            breakdown = proposal.breakdown
+            if breakdown.resolution != "exchange":
+                self.fields[f"outcome_{line_id}"] = forms.ChoiceField(
+                    label=f"Outcome for line {line_id}", choices=OUTCOME_CHOICES, initial=breakdown.resolution
+                )
+            self.fields[f"amount_{line_id}"] = forms.DecimalField(
+                label=f"Amount for line {line_id}", required=False, **_AMOUNT
+            )
+
+    def adjustments(self) -> dict[int, dict[str, Any]]:
+        """Per line: the outcome and amount given (None when left as proposed), with the reason."""
+        data = self.cleaned_data
+        return {
+            line_id: {
+                "resolution": data.get(f"outcome_{line_id}"),
+                "amount": data.get(f"amount_{line_id}"),
+                "reason": data.get("reason", ""),
+            }
+            for line_id in self.line_ids
+        }
+
+
+class PayoutActionForm(forms.Form):
+    """Send a payout again, cancel it (why required), or record a manual payment (reference required)."""
+
+    action = forms.ChoiceField(choices=[("retry", "Send again"), ("cancel", "Cancel"), ("record", "Record payment")])
+    text = forms.CharField(required=False, max_length=300, label="Why, or the payment's reference")
+
+
+class ExchangeActionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("paid", "Difference paid"), ("stock", "Try the stock again")])
+    text = forms.CharField(required=False, max_length=300, label="The payment's reference")

@@ -12,5 +12,8 @@ urlpatterns: list[URLPattern] = [
     path("<str:rma>/cancel/", views.return_cancel, name="return-cancel"),
     path("<str:rma>/override/", views.return_override, name="return-override"),
     path("<str:rma>/notes/", views.return_note_add, name="return-note-add"),
+    path("<str:rma>/resolve/", views.return_resolve, name="return-resolve"),
+    path("<str:rma>/payouts/<int:payout_id>/", views.payout_action, name="return-payout-action"),
+    path("<str:rma>/exchanges/<int:exchange_id>/", views.exchange_action, name="return-exchange-action"),
     path("<str:rma>/photos/<int:photo_id>/", views.return_photo, name="return-photo"),
 ]

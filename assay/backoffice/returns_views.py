@@ -28,9 +28,12 @@ from assay.backoffice.returns_forms import (
     ApproveForm,
     BulkDecisionForm,
     CancelForm,
+    ExchangeActionForm,
     NoteForm,
     OverrideForm,
+    PayoutActionForm,
     RejectForm,
+    ResolveForm,
     ReturnQueueForm,
 )
 from assay.backoffice.scope import StaffScope, brand_select, page_context, staff_page
@@ -38,6 +41,9 @@ from assay.backoffice.views import PAGE_SIZE, Pager, _page_number, _wants_partia
 from assay.brands.models import Role
 from assay.core.audit import Actor
 from assay.core.errors import DomainError
+from assay.resolutions import services as resolution_services
+from assay.resolutions.selectors import resolution_timing, resolution_view
+from assay.resolutions.services import Adjustment
 from assay.returns import services as return_services
 from assay.returns.queue import (
     AWAITING_DECISION,
@@ -245,6 +251,8 @@ def _detail_page(
     role = scope.role
     given = forms or {}
     state = record.request["status"]
+    proposals = resolution_services.resolution_propose(brand_id=scope.brand_id, request_id=record.request["id"])
+    resolve_form = given.get("resolve") or ResolveForm(proposals=proposals)
     # Offer only the moves the status table allows from here; the service checks again under a lock.
     actions = {
         "approve": state in AWAITING_DECISION,
@@ -264,6 +272,21 @@ def _detail_page(
         reject_form=given.get("reject") or RejectForm(),
         cancel_form=given.get("cancel") or CancelForm(),
         override_form=given.get("override") or OverrideForm(),
+        resolution=resolution_view(brand_id=scope.brand_id, request_id=record.request["id"]),
+        resolution_timing=resolution_timing(brand_id=scope.brand_id, request_id=record.request["id"]),
+        proposals=proposals,
+        resolve_form=resolve_form,
+        resolve_rows=[
+            (
+                proposal,
+                resolve_form[f"outcome_{proposal.line.pk}"]
+                if f"outcome_{proposal.line.pk}" in resolve_form.fields
+                else None,
+                resolve_form[f"amount_{proposal.line.pk}"],
+            )
+            for proposal in proposals
+        ],
+        can_resolve=role in DECIDE_ROLES,
         note_form=given.get("note") or NoteForm(),
     )
     template = "backoffice/returns/detail.html"
@@ -331,8 +354,11 @@ def return_approve(request: HttpRequest, scope: StaffScope, rma: str) -> HttpRes
         roles=DECIDE_ROLES,
         verb="approve",
         done="approved",
-        call=lambda pk, data: return_services.return_request_approve(
-            brand_id=scope.brand_id, request_id=pk, actor=actor, note=data["note"]
+        call=lambda pk, data: (
+            return_services.return_request_approve(
+                brand_id=scope.brand_id, request_id=pk, actor=actor, note=data["note"]
+            ),
+            resolution_services.resolutions_due(brand_id=scope.brand_id, request_id=pk),
         ),
     )
 
@@ -388,8 +414,11 @@ def return_override(request: HttpRequest, scope: StaffScope, rma: str) -> HttpRe
         roles=OVERRIDE_ROLES,
         verb="override the policy on",
         done="authorised by override",
-        call=lambda pk, data: return_services.return_request_override(
-            brand_id=scope.brand_id, request_id=pk, actor=actor, reason=data["reason"]
+        call=lambda pk, data: (
+            return_services.return_request_override(
+                brand_id=scope.brand_id, request_id=pk, actor=actor, reason=data["reason"]
+            ),
+            resolution_services.resolutions_due(brand_id=scope.brand_id, request_id=pk),
         ),
     )
 
@@ -438,3 +467,97 @@ def return_photo(request: HttpRequest, scope: StaffScope, rma: str, photo_id: in
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = f'inline; filename="{rma}-photo-{photo_id}"'
     return response
+
+
+# --- resolution: confirm the settlement, act on payouts and exchanges ----------------------------
+
+
+@require_POST
+@staff_page
+def return_resolve(request: HttpRequest, scope: StaffScope, rma: str) -> HttpResponse:
+    """Settle the return's authorised lines now, as proposed or adjusted (with a reason)."""
+    request_id = _request_id(scope, rma)
+    if scope.role not in DECIDE_ROLES:
+        messages.error(request, f"As {_role_word(scope.role)} in {scope.brand.name} you cannot settle returns.")
+        return _detail_page(request, scope, rma, status=403)
+    proposals = resolution_services.resolution_propose(brand_id=scope.brand_id, request_id=request_id)
+    form = ResolveForm(request.POST, proposals=proposals)
+    if not form.is_valid():
+        return _detail_page(request, scope, rma, forms={"resolve": form}, status=400)
+    by_line = {p.line.pk: p.breakdown for p in proposals}
+    adjustments = {}
+    for line_id, given in form.adjustments().items():
+        proposed = by_line[line_id]
+        outcome = given["resolution"] if given["resolution"] not in (None, "", proposed.resolution) else None
+        amount = given["amount"] if given["amount"] is not None and given["amount"] != proposed.total else None
+        if outcome is not None or amount is not None:
+            adjustments[line_id] = Adjustment(resolution=outcome, amount=amount, reason=given["reason"])
+    try:
+        result = resolution_services.return_resolve(
+            brand_id=scope.brand_id,
+            request_id=request_id,
+            actor=staff_actor(request),
+            trigger="staff",
+            line_ids=list(by_line),
+            adjustments=adjustments,
+        )
+    except DomainError as exc:
+        messages.error(request, f"{rma} was not settled: {exc.message}")
+    else:
+        count = len(result.settlements)
+        messages.success(request, f"{rma}: {count} line{'s' if count != 1 else ''} settled.")
+    return redirect("backoffice:return-detail", rma=rma)
+
+
+@require_POST
+@staff_page
+def payout_action(request: HttpRequest, scope: StaffScope, rma: str, payout_id: int) -> HttpResponse:
+    _request_id(scope, rma)
+    if scope.role not in DECIDE_ROLES:
+        messages.error(request, f"As {_role_word(scope.role)} in {scope.brand.name} you cannot act on payouts.")
+        return _detail_page(request, scope, rma, status=403)
+    form = PayoutActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose what to do with the payout.")
+        return redirect("backoffice:return-detail", rma=rma)
+    action, text, actor = form.cleaned_data["action"], form.cleaned_data["text"], staff_actor(request)
+    try:
+        if action == "retry":
+            resolution_services.payout_retry(brand_id=scope.brand_id, payout_id=payout_id, actor=actor, why=text)
+        elif action == "cancel":
+            resolution_services.payout_cancel(brand_id=scope.brand_id, payout_id=payout_id, actor=actor, why=text)
+        else:
+            resolution_services.payout_record_manual(
+                brand_id=scope.brand_id, payout_id=payout_id, actor=actor, reference=text
+            )
+    except DomainError as exc:
+        messages.error(request, f"Payout {payout_id}: {exc.message}")
+    else:
+        messages.success(request, f"Payout {payout_id}: done.")
+    return redirect("backoffice:return-detail", rma=rma)
+
+
+@require_POST
+@staff_page
+def exchange_action(request: HttpRequest, scope: StaffScope, rma: str, exchange_id: int) -> HttpResponse:
+    _request_id(scope, rma)
+    if scope.role not in DECIDE_ROLES:
+        messages.error(request, f"As {_role_word(scope.role)} in {scope.brand.name} you cannot act on exchanges.")
+        return _detail_page(request, scope, rma, status=403)
+    form = ExchangeActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose what to do with the exchange.")
+        return redirect("backoffice:return-detail", rma=rma)
+    actor = staff_actor(request)
+    try:
+        if form.cleaned_data["action"] == "paid":
+            resolution_services.exchange_difference_paid(
+                brand_id=scope.brand_id, exchange_id=exchange_id, actor=actor, reference=form.cleaned_data["text"]
+            )
+        else:
+            resolution_services.exchange_retry_stock(brand_id=scope.brand_id, exchange_id=exchange_id, actor=actor)
+    except DomainError as exc:
+        messages.error(request, f"Exchange {exchange_id}: {exc.message}")
+    else:
+        messages.success(request, f"Exchange {exchange_id}: the replacement is ready to ship.")
+    return redirect("backoffice:return-detail", rma=rma)

@@ -3,8 +3,8 @@
 Each entry is booked under its account's row lock and refused when it would take the balance below
 zero, so two redemptions at once cannot spend the same credit. Each carries an idempotency key:
 booking the same key again returns the first entry (and refuses a different amount under it).
-Expiry follows the credit: what is left of each credit when it expires is taken back, the oldest
-credits being spent first.
+Expiry follows the credit: what is left of each credit when it expires is taken back; spending takes
+from the credits held at the time, the earliest-expiring first.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from assay.core.audit import Actor
@@ -24,6 +24,7 @@ from assay.resolutions.amounts import rounded
 from assay.resolutions.models import CreditAccount, CreditEntry, CreditEntryKind
 
 ZERO = Decimal(0)
+MAX_AMOUNT = Decimal(10) ** 9  # well inside the MoneyField's 10 integer digits, with room for sums
 K = CreditEntryKind
 
 
@@ -45,8 +46,8 @@ def _account(
 
 
 def _balance(account: CreditAccount) -> Decimal:
-    total = CreditEntry.objects.filter(account=account).aggregate(total=Sum("amount"))["total"]
-    return total if total is not None else ZERO
+    # Added up here, not by the database: SQLite sums decimals as floats (0.1 + 0.2 - 0.3 != 0).
+    return sum(CreditEntry.objects.filter(account=account).values_list("amount", flat=True), ZERO)
 
 
 @transaction.atomic
@@ -73,7 +74,7 @@ def credit_book(
     currency = normalise_currency(currency)
     if kind not in K.values:
         raise InvalidInput(f"'{kind}' is not a kind of store credit entry")
-    if not amount.is_finite() or rounded(amount, currency) != amount:
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT or rounded(amount, currency) != amount:
         raise InvalidInput(f"{amount} is not an amount in {currency}")
     if (kind == K.ISSUE and amount <= 0) or (kind in (K.REDEEM, K.EXPIRE) and amount >= 0) or amount == 0:
         raise InvalidInput(f"a {kind} of {amount} {currency} is not possible")
@@ -148,34 +149,35 @@ class Balance:
 
 def credit_balances(*, brand_id: int, email: str) -> list[Balance]:
     """A shopper's store credit at a brand, one balance per currency (one query)."""
-    rows = (
-        CreditEntry.objects.filter(brand_id=brand_id, account__email=(email or "").strip().lower())
-        .values("account__currency")
-        .annotate(total=Sum("amount"))
-        .order_by("account__currency")
+    totals: dict[str, Decimal] = {}
+    rows = CreditEntry.objects.filter(brand_id=brand_id, account__email=(email or "").strip().lower()).values_list(
+        "account__currency", "amount"
     )
-    return [Balance(row["account__currency"], row["total"]) for row in rows]
+    for currency, amount in rows:  # summed here: SQLite would sum decimals as floats
+        totals[currency] = totals.get(currency, ZERO) + amount
+    return [Balance(currency, totals[currency]) for currency in sorted(totals)]
 
 
 def _remaining_credits(entries: list[CreditEntry]) -> dict[int, Decimal]:
-    """What is left of each credit (issue or upward adjustment), the oldest-expiring spent first."""
-    credits = sorted(
-        (e for e in entries if e.amount > 0),
-        key=lambda e: (e.expires_at is None, e.expires_at or e.created_at, e.pk),
-    )
-    expired: dict[int, Decimal] = {}
-    spent = ZERO
-    for entry in entries:
-        if entry.kind == K.EXPIRE and entry.expires_entry_id is not None:
-            expired[entry.expires_entry_id] = expired.get(entry.expires_entry_id, ZERO) - entry.amount
-        elif entry.amount < 0:
-            spent -= entry.amount
+    """What is left of each credit (issue or upward adjustment), replaying the ledger in order: each
+    spend takes from the credits held at that moment, the earliest-expiring first, so credit issued
+    after a spend is untouched by it; an expiry takes from its own credit."""
     remaining: dict[int, Decimal] = {}
-    for entry in credits:
-        available = entry.amount - expired.get(entry.pk, ZERO)
-        used = min(available, spent)
-        spent -= used
-        remaining[entry.pk] = available - used
+    expiry: dict[int, tuple[bool, Any, int]] = {}
+    for entry in sorted(entries, key=lambda e: e.pk):
+        if entry.amount > 0:
+            remaining[entry.pk] = entry.amount
+            expiry[entry.pk] = (entry.expires_at is None, entry.expires_at, entry.pk)
+        elif entry.kind == K.EXPIRE and entry.expires_entry_id in remaining:
+            remaining[entry.expires_entry_id] = max(remaining[entry.expires_entry_id] + entry.amount, ZERO)
+        else:
+            owed = -entry.amount
+            for credit_id in sorted(remaining, key=lambda pk: expiry[pk]):
+                if owed <= 0:
+                    break
+                used = min(remaining[credit_id], owed)
+                remaining[credit_id] -= used
+                owed -= used
     return remaining
 
 

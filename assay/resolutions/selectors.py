@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from assay.resolutions.credit import Balance, credit_balances
-from assay.resolutions.models import Exchange, Payout, Settlement
+from assay.resolutions.models import Exchange, Payout, ResolveOn, Settlement
+from assay.resolutions.services import resolution_terms
 from assay.resolutions.status import PayoutStatus
+from assay.returns.models import ReturnRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,14 @@ def payouts_needing_attention(*, brand_ids: list[int], limit: int = 100) -> list
         }
         for p in rows
     ]
+
+
+def resolution_timing(*, brand_id: int, request_id: int) -> str:
+    """When the policy settles this return, in words: "after inspection", "on receipt"..."""
+    request = ReturnRequest.objects.filter(brand_id=brand_id, pk=request_id).first()
+    if request is None:
+        return ""
+    return str(ResolveOn(resolution_terms(request).resolve_on).label).lower()
 
 
 def shopper_credit(*, brand_id: int, email: str) -> list[Balance]:

@@ -7,7 +7,10 @@ class ShopifyConfig(AppConfig):
     verbose_name = "Shopify"
 
     def ready(self) -> None:
+        from assay.integrations.shopify.payouts import ShopifyPayouts
         from assay.integrations.shopify.processing import process_event
+        from assay.resolutions.providers import register as register_provider
         from assay.webhooks.registry import register
 
         register("shopify", process_event)
+        register_provider(ShopifyPayouts())
