@@ -24,6 +24,7 @@ from assay.core.money import money_string
 from assay.orders.selectors import PortalOrder
 from assay.policies.decision import OrderDecision
 from assay.policies.facts import OrderFacts
+from assay.resolutions.services import resolutions_due
 from assay.returns.exchanges import line_exchange_choices
 from assay.returns.portal_access import (
     OrderGrant,
@@ -329,6 +330,7 @@ def return_create(request: HttpRequest, body: ReturnIn) -> Status[dict[str, Any]
         source="portal",
         submission_key=body.submission_key,
     )
+    resolutions_due(brand_id=proved.brand_id, request_id=created.pk)
     found = return_for_rma(brand_id=proved.brand_id, rma=created.rma)
     if found is None:  # pragma: no cover - just created in this transaction
         raise NotFound(f"no return {created.rma}")

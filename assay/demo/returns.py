@@ -27,7 +27,8 @@ from assay.core.models import AuditEvent
 from assay.orders.models import OrderLine, Shipment
 from assay.policies.defaults import HIGH_VALUE_FROM
 from assay.policies.services import policy_default_ensure
-from assay.returns.models import ReturnNote, ReturnRequest
+from assay.resolutions.services import payout_execute, return_resolve
+from assay.returns.models import ReturnLine, ReturnNote, ReturnRequest
 from assay.returns.services import (
     return_line_move,
     return_note_add,
@@ -167,7 +168,10 @@ class _Demo:
             subject_type="returnline", subject_id__in=line_ids
         )
         cases = [When(action="note_added", then=Value(when["note"]))] if "note" in when else []
-        cases += [When(to_state=state, then=Value(at)) for state, at in when.items() if state != "note"]
+        cases += [When(action="line_settled", then=Value(when["settled"]))] if "settled" in when else []
+        cases += [
+            When(to_state=state, then=Value(at)) for state, at in when.items() if state not in ("note", "settled")
+        ]
         AuditEvent.objects.filter(subjects, brand_id=self.brand_id).update(
             at=Case(*cases, default=Value(when[S.REQUESTED]), output_field=DateTimeField())
         )
@@ -282,6 +286,13 @@ class _Demo:
                 return True
         return False
 
+    def _settle(self, request: ReturnRequest, actor: Actor, at: datetime) -> None:
+        """Staff settle the inspected return: refunds and gift cards through the simulated provider,
+        store credit in the ledger, exchanges with their replacement orders."""
+        result = return_resolve(brand_id=self.brand_id, request_id=request.pk, actor=actor, trigger="staff", now=at)
+        for payout in result.payouts:
+            payout_execute(payout_id=payout.pk, now=at)
+
     def _walk(self, request: ReturnRequest, steps: list[tuple[str, timedelta]], at: datetime) -> None:
         rng, brand_id = self.rng, self.brand_id
         line_ids = list(request.lines.order_by("id").values_list("id", flat=True))
@@ -312,8 +323,13 @@ class _Demo:
                 when[S.EXPIRED] = at
             else:
                 _state, _hours, actor, why = WALK[_WALKED.index(step)]
+                if step == S.RESOLVED:
+                    self._settle(request, actor, at)
+                    when["settled"] = at
+                done = set(ReturnLine.objects.filter(request=request, status=step).values_list("id", flat=True))
                 for line_id in line_ids:
-                    return_line_move(brand_id=brand_id, line_id=line_id, to=step, actor=actor, why=why, now=at)
+                    if line_id not in done:  # settling moved it already
+                        return_line_move(brand_id=brand_id, line_id=line_id, to=step, actor=actor, why=why, now=at)
                 when[step] = at
         self._restamp(request, line_ids, when)
 

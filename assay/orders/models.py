@@ -74,7 +74,7 @@ class Order(BrandOwned):
         blank=True,
         default="",
         db_default="",
-        help_text="the payment provider's id of the order's payment (a Stripe PaymentIntent) when Assay refunds it there",
+        help_text="the payment provider's id of the order's payment (a Stripe PaymentIntent), for refunds there",
     )
 
     class Meta:

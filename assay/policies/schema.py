@@ -368,7 +368,8 @@ class PolicyDocument(_Strict):
     )
     defaults: Terms = Field(Terms.model_validate({}), description="the terms before any rule applies")
     resolution: ResolutionTerms = Field(
-        ResolutionTerms.model_validate({}), description="when the resolution happens, shipping refunds, instant exchanges"
+        ResolutionTerms.model_validate({}),
+        description="when the resolution happens, shipping refunds, instant exchanges",
     )
     rules: list[Rule] = Field(default_factory=list, max_length=MAX_RULES, description="applied in this order")
 

@@ -28,6 +28,8 @@ from assay.portal.forms import LookupForm, ReturnForm
 from assay.portal.offers import LineOffer, line_offers
 from assay.portal.selectors import rma_for_submission
 from assay.portal.session import grant_forget, grant_store, granted_order
+from assay.resolutions.selectors import shopper_outcome
+from assay.resolutions.services import resolutions_due
 from assay.returns.eligibility import order_facts_and_eligibility
 from assay.returns.photos import MAX_BYTES, MAX_PHOTOS, return_photos_attach
 from assay.returns.portal_access import TooManyAttempts, client_address, portal_lookup
@@ -192,6 +194,8 @@ def return_start(request: HttpRequest, brand: Brand, order: OrderDetail) -> Http
             # A double submit found the first request: its photos are already there.
             if form.photos_cleaned and not created.photos.exists():
                 return_photos_attach(brand_id=brand.pk, request_id=created.pk, photos=form.photos_cleaned)
+            # Kept items, and policies that settle on approval, are settled as soon as it is authorised.
+            resolutions_due(brand_id=brand.pk, request_id=created.pk)
             return HttpResponseRedirect(
                 reverse("portal:confirmation", kwargs={"brand": brand.slug, "rma": created.rma})
             )
@@ -249,6 +253,7 @@ def _status_context(brand: Brand, order: OrderDetail, found: ReturnSummary) -> d
         "ret": found,
         "timeline": return_timeline(brand_id=brand.pk, request_id=found.id, shopper=True),
         "cancellable": found.status in SHOPPER_CANCELLABLE,
+        "outcome": shopper_outcome(brand_id=brand.pk, request_id=found.id, email=order.email),
     }
 
 

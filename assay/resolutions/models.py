@@ -53,8 +53,8 @@ class Settlement(BrandOwned):
     a second click or a second worker, finds this row and changes nothing.
     """
 
-    request = models.ForeignKey("returns.ReturnRequest", on_delete=models.PROTECT, related_name="settlements")
-    return_line = models.OneToOneField("returns.ReturnLine", on_delete=models.PROTECT, related_name="settlement")
+    request = models.ForeignKey("returns.ReturnRequest", on_delete=models.RESTRICT, related_name="settlements")
+    return_line = models.OneToOneField("returns.ReturnLine", on_delete=models.RESTRICT, related_name="settlement")
     resolution = models.CharField(max_length=20, help_text="refund, store_credit, exchange, gift_card, coupon")
     currency = models.CharField(max_length=3)
     breakdown = models.JSONField(default=dict, help_text="merchandise, tax, fees, bonus, shipping, total")
@@ -74,8 +74,8 @@ class Settlement(BrandOwned):
 class Payout(BrandOwned):
     """One money movement out of the brand, recorded before the provider is asked to make it."""
 
-    request = models.ForeignKey("returns.ReturnRequest", on_delete=models.PROTECT, related_name="payouts")
-    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, null=True, blank=True, related_name="payouts")
+    request = models.ForeignKey("returns.ReturnRequest", on_delete=models.RESTRICT, related_name="payouts")
+    settlement = models.ForeignKey(Settlement, on_delete=models.RESTRICT, null=True, blank=True, related_name="payouts")
     kind = models.CharField(max_length=20, choices=PayoutKind.choices)
     provider = models.CharField(max_length=20)
     amount = MoneyField()
@@ -129,15 +129,15 @@ class CreditEntryKind(models.TextChoices):
 class CreditEntry(BrandOwned):
     """One line of the store credit ledger: never edited, never deleted. The balance is their sum."""
 
-    account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(CreditAccount, on_delete=models.RESTRICT, related_name="entries")
     kind = models.CharField(max_length=10, choices=CreditEntryKind.choices)
     amount = MoneyField(help_text="positive adds credit, negative takes it")
     key = models.CharField(max_length=120, help_text="idempotency key: the same key never books twice")
     expires_at = models.DateTimeField(null=True, blank=True, help_text="credit added: when what is left expires")
     expires_entry = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="an expiry: which credit"
+        "self", on_delete=models.RESTRICT, null=True, blank=True, related_name="+", help_text="an expiry: which credit"
     )
-    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_entries")
+    payout = models.ForeignKey(Payout, on_delete=models.RESTRICT, null=True, blank=True, related_name="credit_entries")
     reason = models.CharField(max_length=300, blank=True)
     actor = models.CharField(max_length=200)
 
@@ -153,10 +153,10 @@ class CreditEntry(BrandOwned):
 class Exchange(BrandOwned):
     """A replacement for a returned line: another size, variant or piece, sent as its own order."""
 
-    request = models.ForeignKey("returns.ReturnRequest", on_delete=models.PROTECT, related_name="exchanges")
-    settlement = models.OneToOneField(Settlement, on_delete=models.PROTECT, related_name="exchange")
+    request = models.ForeignKey("returns.ReturnRequest", on_delete=models.RESTRICT, related_name="exchanges")
+    settlement = models.OneToOneField(Settlement, on_delete=models.RESTRICT, related_name="exchange")
     kind = models.CharField(max_length=10, help_text="size, variant or product")
-    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.RESTRICT, related_name="+")
     sku = models.CharField(max_length=100)
     title = models.CharField(max_length=255)
     quantity = models.PositiveIntegerField()
@@ -165,7 +165,7 @@ class Exchange(BrandOwned):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=20, choices=ExchangeStatus.choices)
     replacement_order = models.OneToOneField(
-        "orders.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="exchange"
+        "orders.Order", on_delete=models.RESTRICT, null=True, blank=True, related_name="exchange"
     )
     payment_reference = models.CharField(max_length=120, blank=True, help_text="how the difference was paid")
     stock_reserved = models.BooleanField(default=False)

@@ -172,3 +172,50 @@ def resolution_timing(*, brand_id: int, request_id: int) -> str:
 def shopper_credit(*, brand_id: int, email: str) -> list[Balance]:
     """The shopper's store credit balances (for the status page)."""
     return [balance for balance in credit_balances(brand_id=brand_id, email=email) if balance.amount != 0]
+
+
+_PAYOUT_WORDS = {
+    "refund": "Refund to your original payment",
+    "store_credit": "Store credit",
+    "gift_card": "Gift card",
+    "coupon": "Coupon",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ShopperPayout:
+    what: str  # "Refund to your original payment"
+    amount: Decimal
+    currency: str
+    done: bool
+    state: str  # "Sent on 3 May" / "In progress"
+    code_hint: str  # the last characters of a gift card or coupon code
+
+
+@dataclass(frozen=True, slots=True)
+class ShopperOutcome:
+    payouts: list[ShopperPayout]
+    exchanges: list[ExchangeData]
+    credit: list[Balance]
+
+
+def shopper_outcome(*, brand_id: int, request_id: int, email: str) -> ShopperOutcome:
+    """What the shopper gets back, in their words: no provider, error or staff detail. Four queries."""
+    view = resolution_view(brand_id=brand_id, request_id=request_id)
+    payouts = [
+        ShopperPayout(
+            what=_PAYOUT_WORDS.get(p.kind, p.kind),
+            amount=p.amount,
+            currency=p.currency,
+            done=p.status == PayoutStatus.SUCCEEDED,
+            state=(
+                f"Issued on {p.settled_at:%-d %B %Y}"
+                if p.status == PayoutStatus.SUCCEEDED and p.settled_at is not None
+                else "In progress"
+            ),
+            code_hint=p.code[-4:] if p.code else "",
+        )
+        for p in view.payouts
+        if p.status != PayoutStatus.CANCELLED
+    ]
+    return ShopperOutcome(payouts, view.exchanges, shopper_credit(brand_id=brand_id, email=email))

@@ -540,6 +540,14 @@ def _exchange_fulfil(exchange: Exchange, *, actor: Actor, now: datetime) -> bool
         quantity=exchange.quantity,
         unit_price=exchange.unit_price,
     )
+    audit_record(
+        brand_id=exchange.brand_id,
+        subject=order,
+        action="order_created",
+        actor=actor,
+        why=f"replacement for return {request.rma}",
+        data={"exchange_id": exchange.pk, "sku": exchange.sku},
+    )
     exchange.replacement_order = order
     exchange.stock_reserved = True
     exchange.save(update_fields=["replacement_order", "stock_reserved"])

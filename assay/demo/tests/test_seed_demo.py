@@ -29,6 +29,7 @@ from assay.demo.tracking import (
 )
 from assay.orders.models import Customer, Order, OrderLine, Shipment, ShipmentStatus, ShopRefund
 from assay.orders.schema import is_personalisation, number_key
+from assay.resolutions.models import Exchange
 from assay.returns.eligibility import order_eligibility
 
 AS_OF = "2025-06-30"
@@ -120,7 +121,10 @@ def test_the_summary_prints_a_working_token_the_secret_and_the_counts(seeded):
 
 def test_the_counts_are_what_was_asked_and_every_order_has_lines(seeded):
     brand = aurelia()
-    orders = Order.objects.filter(brand=brand)
+    # Exchanges settled in the demo send their replacements as orders of their own.
+    replacements = Order.objects.filter(brand=brand, channel="exchange")
+    assert replacements.count() == Exchange.objects.filter(brand=brand, replacement_order__isnull=False).count()
+    orders = Order.objects.filter(brand=brand).exclude(channel="exchange")
     assert orders.count() == 200
     assert not orders.filter(lines__isnull=True).exists()
     assert 0 < Customer.objects.filter(brand=brand).count() < 200
@@ -128,11 +132,14 @@ def test_the_counts_are_what_was_asked_and_every_order_has_lines(seeded):
     assert numbers == list(range(1001, 1201))
     assert Shipment.objects.filter(brand=brand, status=ShipmentStatus.DELIVERED).count() > 150
     assert orders.filter(cancelled_at__isnull=True).count() > 190
-    assert AuditEvent.objects.filter(brand=brand, subject_type="order", action="order_created").count() == 200
+    created = AuditEvent.objects.filter(brand=brand, subject_type="order", action="order_created")
+    assert created.count() == 200 + replacements.count()
 
 
 def test_every_order_follows_the_canonical_rules(seeded):
-    for order in Order.objects.prefetch_related("lines__product", "shipments__shipment_lines"):
+    for order in Order.objects.exclude(channel="exchange").prefetch_related(
+        "lines__product", "shipments__shipment_lines"
+    ):
         assert order.number_key == number_key(order.number)
         assert order.email == order.email.lower()
         assert "@example." in order.email
@@ -269,7 +276,7 @@ def test_if_empty_does_nothing_when_a_brand_exists(seeded):
 def test_seeding_again_without_reset_is_refused_with_a_clear_message(seeded):
     with pytest.raises(CommandError, match=r"'aurelia' already exists.*--reset"):
         seed()
-    assert Order.objects.filter(brand=aurelia()).count() == 200
+    assert Order.objects.filter(brand=aurelia()).exclude(channel="exchange").count() == 200
 
 
 def test_the_same_seed_gives_the_same_data_after_a_reset(seeded):
@@ -298,7 +305,7 @@ def test_a_large_run_puts_back_every_index_and_foreign_key_it_set_aside(seeded, 
     monkeypatch.setattr(services, "LARGE_RUN", 1)
     seed("--reset")
     assert _schema() == before
-    assert Order.objects.filter(brand=aurelia()).count() == 200
+    assert Order.objects.filter(brand=aurelia()).exclude(channel="exchange").count() == 200
     assert not OrderLine.objects.filter(order__isnull=True).exists()
 
 
@@ -314,7 +321,7 @@ def test_if_empty_loads_the_demo_into_a_database_without_brands(seeded):
 def test_an_order_count_out_of_range_is_refused(seeded, orders):
     with pytest.raises(CommandError, match="between 0 and 1,000,000"):
         call_command("seed_demo", "--reset", "--orders", orders, stdout=StringIO())
-    assert Order.objects.filter(brand=aurelia()).count() == 200
+    assert Order.objects.filter(brand=aurelia()).exclude(channel="exchange").count() == 200
 
 
 # --- returns -----------------------------------------------------------------------------------
