@@ -25,6 +25,7 @@ from assay.backoffice.forms import BrandSwitchForm, EmailLoginForm, EventFilterF
 from assay.backoffice.scope import StaffScope, brand_select, page_context, staff_page
 from assay.backoffice.selectors import dashboard_counts
 from assay.orders.selectors import OrderDetail, OrderLineData, ShipmentData, order_detail, order_search
+from assay.resolutions.selectors import payouts_needing_attention
 from assay.returns.queue import return_queue_counts
 from assay.webhooks.selectors import inbound_event_detail, inbound_event_search
 from assay.webhooks.services import inbound_event_retry
@@ -98,10 +99,11 @@ def home(request: HttpRequest, scope: StaffScope) -> HttpResponse:
     since = timezone.make_aware(datetime.combine(week_start, time.min))
     counts = dashboard_counts(brand_id=scope.brand_id, since=since)
     returns = return_queue_counts(brand_ids=[scope.brand_id])
+    payouts = payouts_needing_attention(brand_ids=[scope.brand_id], limit=20)
     return render(
         request,
         "backoffice/home.html",
-        page_context(scope, "home", counts=counts, week_start=week_start, returns=returns),
+        page_context(scope, "home", counts=counts, week_start=week_start, returns=returns, payouts=payouts),
     )
 
 

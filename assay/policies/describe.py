@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from assay.policies.conditions import short_day
 from assay.policies.facts import REASON_LABELS
-from assay.policies.schema import BonusSpec, Conditions, Effects, FeeSpec, PolicyDocument, Terms
+from assay.policies.schema import BonusSpec, Conditions, Effects, FeeSpec, PolicyDocument, ResolutionTerms, Terms
 
 _RESOLUTIONS = {"refund": "refund", "store_credit": "store credit", "exchange": "exchange"}
 _KINDS = {"size": "another size", "variant": "another variant", "product": "another product"}
@@ -221,11 +221,27 @@ def describe_effects(then: Effects | Terms, *, only_set: bool = True) -> list[st
     return said
 
 
+_RESOLVE_ON = {
+    "approval": "on approval",
+    "first_scan": "on the carrier's first scan",
+    "receipt": "on receipt at the warehouse",
+    "inspection": "after inspection",
+}
+
+
+def describe_resolution(terms: ResolutionTerms) -> list[str]:
+    """When returns are settled, and whether shipping is refunded."""
+    return [
+        f"refunds, credit and exchanges are carried out {_RESOLVE_ON[terms.resolve_on]}",
+        "the order's shipping is refunded" if terms.refund_shipping else "the order's shipping is not refunded",
+    ]
+
+
 def describe_policy(document: PolicyDocument) -> PolicyDescription:
     return PolicyDescription(
         name=document.name,
         timezone=document.timezone,
-        defaults=describe_effects(document.defaults, only_set=False),
+        defaults=[*describe_effects(document.defaults, only_set=False), *describe_resolution(document.resolution)],
         rules=[
             RuleDescription(
                 position=position,

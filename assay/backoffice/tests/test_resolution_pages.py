@@ -3,6 +3,7 @@ payouts that need attention sent again, a manual refund recorded."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -39,8 +40,8 @@ def authorised(brand: Brand) -> ReturnRequest:
     return create(order, ask(lines_of(order)[0], reason="style", resolution="store_credit"))
 
 
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+def _text(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 def test_the_page_shows_the_proposed_settlement_broken_down(brand: Brand, authorised: ReturnRequest) -> None:
@@ -105,3 +106,15 @@ def test_a_payout_of_another_brands_return_is_not_found(brand: Brand, other_bran
     response = ops.post(f"/app/returns/{authorised.rma}/payouts/1/", {"action": "retry"})
 
     assert response.status_code == 404
+
+
+def test_the_dashboard_lists_payouts_that_need_attention(brand: Brand, authorised: ReturnRequest) -> None:
+    PayoutSettings.objects.create(brand=brand, refund_provider="acme-pay")  # not installed: refused at once
+    ops = client_for(brand, "ops@aurelia.example", "ops")
+    line = ReturnLine.objects.get(request=authorised)
+    ops.post(f"/app/returns/{authorised.rma}/resolve/", {f"outcome_{line.pk}": "refund", "reason": "asked for cash"})
+
+    page = _text(ops.get("/app/").content.decode())
+
+    assert "Payouts needing attention (1)" in page
+    assert f"{authorised.rma} : Refund 300.00 USD via acme-pay — no payment provider named 'acme-pay'" in page

@@ -91,6 +91,8 @@ def test_rule_ids_are_unique_and_slug_like():
         ({"timezone": "Mars/Base"}, "timezone: 'Mars/Base' is not an IANA time zone"),
         ({"defaults": {"restocking_fee": {"percent": "150"}}}, "restocking_fee.percent: Input should be less than"),
         ({"schema_version": 2}, "schema_version: Input should be 1"),
+        ({"resolution": {"resolve_on": "never"}}, "resolution.resolve_on: Input should be 'approval', 'first_scan'"),
+        ({"resolution": {"refund_shipping": "sometimes"}}, "resolution.refund_shipping: Input should be a valid bool"),
         ([], "a policy document is a JSON object"),
     ],
 )
@@ -142,7 +144,7 @@ def test_the_json_schema_describes_rules_conditions_and_effects():
     schema = PolicyDocument.model_json_schema()
 
     assert schema["title"] == "Return policy"
-    assert set(schema["properties"]) == {"schema_version", "name", "timezone", "defaults", "rules"}
+    assert set(schema["properties"]) == {"schema_version", "name", "timezone", "defaults", "resolution", "rules"}
     conditions = schema["$defs"]["Conditions"]["properties"]
     assert {"days_since", "category", "sku_prefix", "reason", "any", "not", "placed_between"} <= set(conditions)
     assert schema["$defs"]["Effects"]["additionalProperties"] is False

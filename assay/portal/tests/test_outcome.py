@@ -9,7 +9,7 @@ from assay.brands.models import Brand
 from assay.core.audit import Actor
 from assay.orders.models import Order
 from assay.policies.services import policy_default_ensure
-from assay.portal.tests.test_pages import look_up, ring_line, ring_order, submit, url  # noqa: F401 - fixture
+from assay.portal.tests.test_pages import look_up, ring_line, submit, url
 from assay.resolutions.models import Payout
 from assay.resolutions.tests.conftest import set_resolution_terms
 from assay.returns.models import ReturnRequest
@@ -17,7 +17,9 @@ from assay.returns.models import ReturnRequest
 pytestmark = pytest.mark.django_db
 
 
-def test_store_credit_settled_on_approval_shows_with_the_balance(client: Client, brand: Brand, ring_order: Order) -> None:
+def test_store_credit_settled_on_approval_shows_with_the_balance(
+    client: Client, brand: Brand, ring_order: Order
+) -> None:
     policy_default_ensure(brand_id=brand.pk, actor=Actor.system("test"))
     set_resolution_terms(brand.pk, resolve_on="approval")
     look_up(client, brand)

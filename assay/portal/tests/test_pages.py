@@ -35,22 +35,6 @@ def look_up(client: Client, brand: Brand, number: str = "#1001", email: str = "a
     return client.post(url("lookup", brand), {"order_number": number, "email": email})
 
 
-@pytest.fixture
-def ring_order(brand: Brand) -> Order:
-    """#1001: a solitaire ring in size 6.5 and an engraved pendant, delivered 9 days ago."""
-    ring_product(brand)
-    return shop_order(
-        brand,
-        "#1001",
-        lines=[
-            CanonicalLine(external_id="r", sku="SOL-6.5", title="Solitaire ring", variant_title="6.5", quantity=1,
-                          unit_price=Decimal(1200), fulfilled_quantity=1),
-            CanonicalLine(external_id="p", sku="PEND-1", title="Initial pendant", quantity=1, unit_price=Decimal(300),
-                          properties={"Engraving": "A.L."}, fulfilled_quantity=1),
-        ],
-    )  # fmt: skip
-
-
 def test_an_unknown_brand_is_a_404_page(client: Client) -> None:
     response = client.get("/returns/no-such-brand/")
 
