@@ -65,6 +65,7 @@ def test_a_refund_whose_answer_was_lost_is_found_by_key_not_made_again(inspected
     resolutions_due(brand_id=inspected.brand_id, request_id=inspected.pk)
     payout = Payout.objects.get(request=inspected)
     assert payout.status == PayoutStatus.RETRY
+    assert payout.next_attempt_at is not None
     payouts_run_due(now=payout.next_attempt_at + timedelta(seconds=1))
 
     payout.refresh_from_db()
