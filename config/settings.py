@@ -200,6 +200,8 @@ WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", str(2 * 10
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES, 2_621_440)
 
 # Staff returns queue: a request still awaiting a decision this long after it came in is past the SLA.
+# The address shoppers reach Assay at: payment pages send them back to their return's status page.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000")
 # Seconds a payment provider has to answer one call (connect and read); the payout lease is 60 s.
 PAYOUT_PROVIDER_TIMEOUT = float(os.environ.get("PAYOUT_PROVIDER_TIMEOUT", "10"))
 RETURNS_REVIEW_SLA_HOURS = int(os.environ.get("RETURNS_REVIEW_SLA_HOURS", "24"))

@@ -4,6 +4,7 @@ from django.urls import include, path
 from assay.api.urls import api
 from assay.backoffice import health
 from assay.integrations.shopify.webhooks import shopify_webhook
+from assay.portal.views import simulated_checkout_page
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -13,4 +14,6 @@ urlpatterns = [
     path("hooks/shopify/<slug:brand>/", shopify_webhook, name="shopify-webhook"),
     path("app/", include("assay.backoffice.urls")),
     path("returns/<slug:brand>/", include("assay.portal.urls")),
+    # The demo's payment provider: payment pages for exchange differences and card holds.
+    path("pay/simulated/<str:session_id>/", simulated_checkout_page, name="simulated-checkout"),
 ]

@@ -212,8 +212,12 @@ class ExchangeOut(Schema):
     quantity: int
     unit_price: str = Field(description=MONEY)
     difference: str = Field(description=f"> 0 the shopper pays it, < 0 refunded; {MONEY}")
-    status: str = Field(description="awaiting_payment, awaiting_stock, ready, shipped, cancelled")
+    status: str = Field(description="awaiting_hold, awaiting_payment, awaiting_stock, ready, shipped, cancelled")
     replacement_order_number: str = Field(description="the outbound order that ships the replacement")
+    payment_url: str = Field(description="the open payment page for the difference or the card hold, if any")
+    payment_status: str = Field(
+        description="the latest payment page: creating, open, paid, held, released, captured, expired, failed"
+    )
 
 
 class ReturnDetailOut(Schema):
@@ -421,6 +425,8 @@ def _resolution_out(brand_id: int, request_id: int) -> dict[str, Any]:
                 "difference": _money(e.difference, e.currency),
                 "status": e.status,
                 "replacement_order_number": e.replacement_order_number,
+                "payment_url": e.pay_url,
+                "payment_status": e.checkout_status,
             }
             for e in view.exchanges
         ],

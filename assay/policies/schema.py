@@ -342,6 +342,15 @@ class ResolutionTerms(_Strict):
         "on receipt at the warehouse, or after inspection. Lines the shopper keeps resolve on approval.",
     )
     refund_shipping: bool = Field(False, description="refund what the order charged for shipping (once per order)")
+    instant_exchange: bool = Field(
+        False,
+        description="for an even swap (e.g. another ring size at the same price): send the replacement as soon as "
+        "the shopper authorises a hold on their card for its value, before the return arrives; the hold is "
+        "released when the return is received and charged if it never ships",
+    )
+    instant_exchange_max_value: Amount = Field(
+        Decimal(1000), description="no instant exchange for a line worth more than this: high-value pieces wait"
+    )
 
 
 class PolicyDocument(_Strict):
@@ -363,7 +372,7 @@ class PolicyDocument(_Strict):
     defaults: Terms = Field(Terms.model_validate({}), description="the terms before any rule applies")
     resolution: ResolutionTerms = Field(
         ResolutionTerms.model_validate({}),
-        description="when the resolution happens; whether the order's shipping is refunded",
+        description="when the resolution happens; shipping refunds; instant exchanges",
     )
     rules: list[Rule] = Field(default_factory=list, max_length=MAX_RULES, description="applied in this order")
 

@@ -28,8 +28,10 @@ from assay.portal.forms import LookupForm, ReturnForm
 from assay.portal.offers import LineOffer, line_offers
 from assay.portal.selectors import rma_for_submission
 from assay.portal.session import grant_forget, grant_store, granted_order
+from assay.resolutions.checkouts import simulated_checkout_pay
 from assay.resolutions.selectors import shopper_outcome
 from assay.resolutions.services import resolutions_due
+from assay.resolutions.simulated import simulated_checkout
 from assay.returns.eligibility import order_facts_and_eligibility
 from assay.returns.photos import MAX_BYTES, MAX_PHOTOS, return_photos_attach
 from assay.returns.portal_access import TooManyAttempts, client_address, portal_lookup
@@ -280,3 +282,14 @@ def cancel(request: HttpRequest, brand: Brand, order: OrderDetail, rma: str) -> 
         messages.success(request, f"RMA {found.rma} is cancelled. Nothing more to do.")
     target = reverse("portal:status", kwargs={"brand": brand.slug, "rma": found.rma})
     return HttpResponseRedirect(target)
+
+
+@require_http_methods(["GET", "POST"])
+def simulated_checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The demo's payment page: what a shopper sees at a payment provider, with no money moving."""
+    session = simulated_checkout(session_id)
+    if session is None:
+        return render(request, "portal/simulated_checkout.html", {"session": None}, status=404)
+    if request.method == "POST" and session.status == "open":
+        return HttpResponseRedirect(simulated_checkout_pay(session_id=session_id))
+    return render(request, "portal/simulated_checkout.html", {"session": session})

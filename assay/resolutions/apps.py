@@ -8,8 +8,9 @@ class ResolutionsConfig(AppConfig):
 
     def ready(self) -> None:
         from assay.resolutions import simulated
-        from assay.resolutions.providers import register
+        from assay.resolutions.providers import register, register_checkout
 
         # Built in: the demo's simulated provider and staff-recorded manual payouts.
         register(simulated.SimulatedProvider())
         register(simulated.ManualProvider())
+        register_checkout(simulated.SimulatedCheckout())

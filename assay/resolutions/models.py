@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from assay.core.models import BrandOwned, MoneyField, TimeStamped
-from assay.resolutions.status import ExchangeStatus, PayoutStatus
+from assay.resolutions.status import CheckoutStatus, ExchangeStatus, PayoutStatus
 
 
 class PayoutKind(models.TextChoices):
@@ -38,6 +38,9 @@ class PayoutSettings(TimeStamped):
         default=False, help_text="issue store credit as a gift card at the gift card provider instead of Assay's ledger"
     )
     credit_expiry_days = models.PositiveIntegerField(default=365, help_text="0 = store credit never expires")
+    checkout_provider = models.CharField(
+        max_length=20, default="simulated", help_text="payment pages for differences and holds: simulated, stripe"
+    )
     stripe_api_base = models.CharField(max_length=200, default="https://api.stripe.com")
     shopify_api_base = models.CharField(max_length=200, blank=True, help_text="default: https://<shop domain>")
     shopify_api_version = models.CharField(max_length=10, default="2025-01")
@@ -175,6 +178,54 @@ class Exchange(BrandOwned):
 
     def __str__(self) -> str:
         return f"exchange for {self.sku} ({self.status})"
+
+
+class CheckoutPurpose(models.TextChoices):
+    DIFFERENCE = "difference", "The difference for a dearer replacement"
+    HOLD = "hold", "A card hold for an instant exchange"
+
+
+class Checkout(BrandOwned):
+    """A payment page for the shopper: recorded before the provider is asked for it, like a payout."""
+
+    request = models.ForeignKey("returns.ReturnRequest", on_delete=models.RESTRICT, related_name="checkouts")
+    exchange = models.ForeignKey(Exchange, on_delete=models.RESTRICT, related_name="checkouts")
+    purpose = models.CharField(max_length=10, choices=CheckoutPurpose.choices)
+    provider = models.CharField(max_length=20)
+    amount = MoneyField()
+    currency = models.CharField(max_length=3)
+    key = models.CharField(max_length=120, help_text="idempotency key: the exchange, purpose and attempt")
+    status = models.CharField(max_length=10, choices=CheckoutStatus.choices, default=CheckoutStatus.CREATING)
+    session_id = models.CharField(max_length=200, blank=True)
+    url = models.CharField(max_length=1000, blank=True)
+    payment_reference = models.CharField(max_length=120, blank=True)
+    charge_reference = models.CharField(max_length=120, blank=True, help_text="a captured hold's charge")
+    last_error = models.TextField(blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["brand", "key"], name="checkout_unique_brand_key")]
+        indexes = [models.Index(fields=["status", "next_check_at"], name="checkout_status_due_idx")]
+        ordering = ["request_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.amount} {self.currency} ({self.status})"
+
+
+class SimulatedCheckout(TimeStamped):
+    """The demo provider's payment pages: the shopper 'pays' on Assay's own page, no money moves."""
+
+    session_id = models.CharField(max_length=40, unique=True)
+    key = models.CharField(max_length=120, unique=True)
+    purpose = models.CharField(max_length=10)
+    amount = MoneyField()
+    currency = models.CharField(max_length=3)
+    description = models.CharField(max_length=300)
+    success_url = models.CharField(max_length=1000)
+    status = models.CharField(max_length=10, default="open", help_text="open, paid, held, released, captured")
+
+    def __str__(self) -> str:
+        return self.session_id
 
 
 class SimulatedPayment(TimeStamped):

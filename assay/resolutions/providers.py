@@ -104,3 +104,64 @@ def provider_named(name: str) -> PayoutProvider | None:
 
 def provider_names() -> list[str]:
     return sorted(_PROVIDERS)
+
+
+# --- collecting money from the shopper: an exchange's difference, an instant exchange's hold --------
+
+CheckoutPurpose = Literal["difference", "hold"]
+CheckoutStatus = Literal["open", "paid", "held", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutInstruction:
+    """A page where the shopper pays (`difference`: charged at once) or authorises a hold on their card
+    (`hold`: captured later only if the return never arrives). `key` is the idempotency key."""
+
+    key: str
+    purpose: CheckoutPurpose
+    amount: Decimal
+    currency: str
+    description: str  # shown on the payment page, e.g. "Difference for RMA R-100123: Solitaire ring, size 7"
+    customer_email: str
+    success_url: str  # where the shopper lands once done (their return's status page)
+    cancel_url: str
+    expires_in_hours: int = 23  # Stripe allows 0.5 to 24 hours
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutState:
+    """A checkout as the provider sees it. `payment_reference` (e.g. a PaymentIntent id) is set once
+    paid or held; a hold is released or captured through it."""
+
+    session_id: str
+    url: str
+    status: CheckoutStatus
+    payment_reference: str = ""
+
+
+class CheckoutProvider(Protocol):
+    name: str
+
+    def checkout_create(self, instruction: CheckoutInstruction, account: ProviderAccount) -> CheckoutState: ...
+
+    def checkout_state(self, session_id: str, account: ProviderAccount) -> CheckoutState: ...
+
+    def hold_release(self, payment_reference: str, account: ProviderAccount, *, key: str) -> None:
+        """Let a hold go (the return arrived). Releasing one already released is not an error."""
+
+    def hold_capture(
+        self, payment_reference: str, amount: Decimal, currency: str, account: ProviderAccount, *, key: str
+    ) -> str:
+        """Charge a held amount (the return never came); returns the charge's reference. Capturing one
+        already captured answers the same reference."""
+
+
+_CHECKOUTS: dict[str, CheckoutProvider] = {}
+
+
+def register_checkout(provider: CheckoutProvider) -> None:
+    _CHECKOUTS[provider.name] = provider
+
+
+def checkout_provider_named(name: str) -> CheckoutProvider | None:
+    return _CHECKOUTS.get(name)

@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from assay.resolutions.credit import Balance, credit_balances
-from assay.resolutions.models import Exchange, Payout, ResolveOn, Settlement
+from assay.resolutions.models import Checkout, CheckoutPurpose, Exchange, Payout, ResolveOn, Settlement
 from assay.resolutions.services import resolution_terms
-from assay.resolutions.status import PayoutStatus
+from assay.resolutions.status import CheckoutStatus, PayoutStatus
 from assay.returns.models import ReturnRequest
 
 
@@ -46,6 +46,9 @@ class ExchangeData:
     status: str
     replacement_order_number: str
     payment_reference: str
+    pay_url: str = ""  # the open payment page for the difference or the hold, if any
+    checkout_status: str = ""  # the latest payment page's status: open, paid, held, released...
+    hold_amount: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +92,16 @@ def _payout(p: Payout) -> PayoutData:
     )
 
 
+def _checkout_fields(checkout: Checkout | None) -> tuple[str, str, Decimal]:
+    if checkout is None:
+        return "", "", Decimal(0)
+    url = checkout.url if checkout.status == CheckoutStatus.OPEN else ""
+    hold = checkout.amount if checkout.purpose == CheckoutPurpose.HOLD else Decimal(0)
+    return url, checkout.status, hold
+
+
 def resolution_view(*, brand_id: int, request_id: int) -> ResolutionView:
-    """Everything settled on a return so far. Three queries."""
+    """Everything settled on a return so far. Four queries."""
     settlements = [
         SettlementData(
             s.return_line_id,
@@ -112,6 +123,9 @@ def resolution_view(*, brand_id: int, request_id: int) -> ResolutionView:
         .select_related("settlement")
         .order_by("id")
     ]
+    checkouts: dict[int, Checkout] = {}
+    for checkout in Checkout.objects.filter(brand_id=brand_id, request_id=request_id).order_by("id"):
+        checkouts[checkout.exchange_id] = checkout  # the latest per exchange
     exchanges = [
         ExchangeData(
             e.pk,
@@ -126,6 +140,7 @@ def resolution_view(*, brand_id: int, request_id: int) -> ResolutionView:
             e.status,
             e.replacement_order.number if e.replacement_order is not None else "",
             e.payment_reference,
+            *_checkout_fields(checkouts.get(e.pk)),
         )
         for e in Exchange.objects.filter(brand_id=brand_id, request_id=request_id)
         .select_related("settlement", "replacement_order")
@@ -200,7 +215,7 @@ class ShopperOutcome:
 
 
 def shopper_outcome(*, brand_id: int, request_id: int, email: str) -> ShopperOutcome:
-    """What the shopper gets back, in their words: no provider, error or staff detail. Four queries."""
+    """What the shopper gets back, in their words: no provider, error or staff detail. Five queries."""
     view = resolution_view(brand_id=brand_id, request_id=request_id)
     payouts = [
         ShopperPayout(

@@ -33,7 +33,8 @@ from assay.policies.models import PolicyVersion
 from assay.policies.schema import PolicyDocument, ResolutionTerms
 from assay.resolutions import credit
 from assay.resolutions.amounts import Breakdown, LineValue, line_breakdown, rounded
-from assay.resolutions.models import Exchange, Payout, PayoutKind, PayoutSettings, Settlement
+from assay.resolutions.checkouts import checkout_request, holds_settle_for_request
+from assay.resolutions.models import CheckoutPurpose, Exchange, Payout, PayoutKind, PayoutSettings, Settlement
 from assay.resolutions.providers import (
     PayoutInstruction,
     PayoutLine,
@@ -262,6 +263,7 @@ def return_resolve(
     trigger: str,
     line_ids: Iterable[int] | None = None,
     adjustments: Mapping[int, Adjustment] | None = None,
+    instant_line_ids: Iterable[int] = (),
     now: datetime | None = None,
 ) -> ResolveResult:
     """Settle the request's lines that are not settled yet (or only `line_ids`), once each.
@@ -273,6 +275,7 @@ def return_resolve(
     """
     now = now or timezone.now()
     adjustments = dict(adjustments or {})
+    instant = set(instant_line_ids)
     request = _lock_request(brand_id, request_id)
     all_lines = list(ReturnLine.objects.filter(request=request).order_by("id"))
     by_id = {line.pk: line for line in all_lines}
@@ -313,11 +316,13 @@ def return_resolve(
             proposed_amount=proposal.breakdown.total,
             adjustment_reason=reason,
             confirmed_by=actor.label[:200],
-            trigger=trigger,
+            trigger="instant_exchange" if line.pk in instant else trigger,
         )
         created.append(settlement)
         if resolution == "exchange":
-            payouts += _exchange_create(request, settlement, proposal, payout_setup, actor=actor, now=now)
+            payouts += _exchange_create(
+                request, settlement, proposal, payout_setup, actor=actor, now=now, instant=line.pk in instant
+            )
         elif amount > 0:
             kind = resolution
             if kind == PayoutKind.STORE_CREDIT and payout_setup.store_credit_as_gift_card:
@@ -445,13 +450,18 @@ def _exchange_create(
     *,
     actor: Actor,
     now: datetime,
+    instant: bool = False,
 ) -> list[Payout]:
     """The replacement: stock reserved and an outbound order when it is paid for; a downgrade's
-    difference refunded. An upgrade waits for the shopper to pay the difference."""
+    difference refunded. An upgrade waits for the shopper to pay the difference on a payment page;
+    an instant exchange waits for the hold on their card."""
     line, breakdown, variant = proposal.line, proposal.breakdown, proposal.replacement
     if variant is None:
         raise Conflict(f"{request.rma}: line {line.pk} asks for an exchange with no replacement chosen")
-    status = ExchangeStatus.AWAITING_PAYMENT if breakdown.difference > 0 else ExchangeStatus.AWAITING_STOCK
+    if instant:
+        status = ExchangeStatus.AWAITING_HOLD
+    else:
+        status = ExchangeStatus.AWAITING_PAYMENT if breakdown.difference > 0 else ExchangeStatus.AWAITING_STOCK
     exchange = Exchange.objects.create(
         brand_id=request.brand_id,
         request=request,
@@ -476,6 +486,20 @@ def _exchange_create(
     )
     if status == ExchangeStatus.AWAITING_STOCK:
         _exchange_fulfil(exchange, actor=actor, now=now)
+    elif status == ExchangeStatus.AWAITING_HOLD:
+        checkout_request(
+            exchange=exchange,
+            purpose=CheckoutPurpose.HOLD,
+            amount=max(breakdown.replacement, breakdown.merchandise + breakdown.tax),
+            provider=payout_setup.checkout_provider,
+        )
+    else:
+        checkout_request(
+            exchange=exchange,
+            purpose=CheckoutPurpose.DIFFERENCE,
+            amount=breakdown.difference,
+            provider=payout_setup.checkout_provider,
+        )
     payouts = []
     if breakdown.difference < 0:
         payouts.append(
@@ -561,6 +585,11 @@ def _exchange_fulfil(exchange: Exchange, *, actor: Actor, now: datetime) -> bool
     return True
 
 
+def exchange_fulfil_locked(exchange: Exchange, *, actor: Actor, now: datetime) -> bool:
+    """Fulfil an exchange the caller holds locked (its payment or hold is in): stock, replacement order."""
+    return _exchange_fulfil(exchange, actor=actor, now=now)
+
+
 @transaction.atomic
 def exchange_difference_paid(*, brand_id: int, exchange_id: int, actor: Actor, reference: str) -> Exchange:
     """The shopper paid an upgrade's difference (`reference`: the payment's id): fulfil the exchange."""
@@ -601,29 +630,30 @@ def _enqueue(payout_ids: list[int]) -> None:
         execute_payout(payout_id)
 
 
-def _account(payout: Payout) -> ProviderAccount:
-    setup = payout_settings(payout.brand_id)
+def account_for(*, brand_id: int, provider: str) -> ProviderAccount:
+    """How to reach the brand's account at `provider` (its secret from the brand's integration secrets)."""
+    setup = payout_settings(brand_id)
     options = {
         "api_version": setup.shopify_api_version,
         "timeout": str(getattr(settings, "PAYOUT_PROVIDER_TIMEOUT", 10)),
     }
-    if payout.provider == "stripe":
-        secret = integration_secret(brand_id=payout.brand_id, integration="stripe") or ""
+    if provider == "stripe":
+        secret = integration_secret(brand_id=brand_id, integration="stripe") or ""
         if not secret:
             raise ProviderError(
                 "no Stripe secret key for this brand: set it with `assay brand_secret SLUG --integration stripe`",
                 transient=False,
             )
         return ProviderAccount(api_base=setup.stripe_api_base, secret=secret, options=options)
-    if payout.provider == "shopify":
-        secret = integration_secret(brand_id=payout.brand_id, integration="shopify_admin") or ""
+    if provider == "shopify":
+        secret = integration_secret(brand_id=brand_id, integration="shopify_admin") or ""
         if not secret:
             raise ProviderError(
                 "no Shopify Admin API token for this brand: set it with "
                 "`assay brand_secret SLUG --integration shopify_admin`",
                 transient=False,
             )
-        domain = Brand.objects.only("shop_domain").get(pk=payout.brand_id).shop_domain
+        domain = Brand.objects.only("shop_domain").get(pk=brand_id).shop_domain
         base = setup.shopify_api_base or (f"https://{domain}" if domain else "")
         if not base:
             raise ProviderError("the brand has no Shopify shop domain", transient=False)
@@ -752,7 +782,7 @@ def payout_execute(*, payout_id: int, now: datetime | None = None, reconcile: bo
         instruction = _instruction(payout)
         if not payout.code and instruction.code:
             Payout.objects.filter(pk=payout.pk).update(code=instruction.code)
-        account = _account(payout)
+        account = account_for(brand_id=payout.brand_id, provider=payout.provider)
         # Any attempt after the first asks first: a provider may have acted on a call whose answer
         # was lost, and replays the first answer to a key only for a while (Stripe: 24 hours).
         if reconcile or attempt > 1:
@@ -861,6 +891,7 @@ def settle_finished_lines(*, brand_id: int, request_id: int) -> int:
         open_payouts = settlement.payouts.exclude(status__in=[P.SUCCEEDED, P.CANCELLED]).exists()
         exchange = Exchange.objects.filter(settlement=settlement).first()
         waiting = exchange is not None and exchange.status in (
+            ExchangeStatus.AWAITING_HOLD,
             ExchangeStatus.AWAITING_PAYMENT,
             ExchangeStatus.AWAITING_STOCK,
         )
@@ -876,27 +907,53 @@ def settle_finished_lines(*, brand_id: int, request_id: int) -> int:
     return moved
 
 
+# Before the parcel is on its way: an instant exchange's replacement can go out now.
+BEFORE_SHIPPING: frozenset[str] = frozenset({S.AUTHORISED, S.AWAITING_SHIPMENT})
+
+
+def _instant_exchanges(request: ReturnRequest, terms: ResolutionTerms) -> set[int]:
+    """Lines the policy lets go out as instant exchanges: even swaps worth at most its ceiling."""
+    if not terms.instant_exchange:
+        return set()
+    instant = set()
+    for proposal in resolution_propose(brand_id=request.brand_id, request_id=request.pk):
+        b = proposal.breakdown
+        if (
+            b.resolution == "exchange"
+            and proposal.replacement is not None
+            and proposal.line.status in BEFORE_SHIPPING
+            and b.difference == 0
+            and b.merchandise + b.tax <= terms.instant_exchange_max_value
+        ):
+            instant.add(proposal.line.pk)
+    return instant
+
+
 def resolutions_due(*, brand_id: int, request_id: int, now: datetime | None = None) -> ResolveResult:
-    """Settle the lines of a request that reached its policy's timing (called after each move)."""
+    """Settle the lines of a request that reached its policy's timing, start its instant exchanges,
+    and release or charge its card holds (called after each move, and by the sweep)."""
     request = ReturnRequest.objects.filter(brand_id=brand_id, pk=request_id).first()
     if request is None:
         raise NotFound(f"no return request {request_id}")
-    reached = REACHED[resolution_terms(request).resolve_on]
+    holds_settle_for_request(request_id=request_id, now=now)
+    terms = resolution_terms(request)
+    reached = REACHED[terms.resolve_on]
     lines = list(ReturnLine.objects.filter(request=request).values_list("pk", "status", "decision"))
-    due = [
+    due = {
         pk
         for pk, status, decision in lines
         if status in reached or (status in SETTLEABLE and (decision or {}).get("keep_item"))
-    ]
-    if not due:
+    }
+    instant = _instant_exchanges(request, terms)
+    if not due and not instant:
         return ResolveResult([], 0, [])
-    timing = resolution_terms(request).resolve_on
     return return_resolve(
         brand_id=brand_id,
         request_id=request_id,
         actor=Actor.system("return policy"),
-        trigger=timing,
-        line_ids=due,
+        trigger=terms.resolve_on,
+        line_ids=due | instant,
+        instant_line_ids=instant,
         now=now,
     )
 

@@ -8,11 +8,22 @@ key. It moves no money, so the whole path works with no accounts.
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
+from assay.core.errors import NotFound
+from assay.resolutions.models import SimulatedCheckout as SimulatedCheckoutRow
 from assay.resolutions.models import SimulatedPayment
-from assay.resolutions.providers import PayoutInstruction, ProviderAccount, ProviderOutcome
+from assay.resolutions.providers import (
+    CheckoutInstruction,
+    CheckoutState,
+    PayoutInstruction,
+    ProviderAccount,
+    ProviderError,
+    ProviderOutcome,
+)
 
 
 def _reference(prefix: str, key: str) -> str:
@@ -60,3 +71,78 @@ class ManualProvider:
 
     def lookup(self, instruction: PayoutInstruction, account: ProviderAccount) -> ProviderOutcome | None:
         return ProviderOutcome(status="pending", reference="", detail="waiting for staff to record the payment")
+
+
+class SimulatedCheckout:
+    """The demo's payment pages: Assay's own page, where the shopper 'pays' or 'authorises' with one
+    click (`simulated_checkout_complete`). It keeps sessions by key, as a real provider does."""
+
+    name = "simulated"
+
+    def checkout_create(self, instruction: CheckoutInstruction, account: ProviderAccount) -> CheckoutState:
+        session_id = f"cs_sim_{hashlib.sha256(instruction.key.encode()).hexdigest()[:24]}"
+        try:
+            with transaction.atomic():
+                session = SimulatedCheckoutRow.objects.create(
+                    session_id=session_id,
+                    key=instruction.key,
+                    purpose=instruction.purpose,
+                    amount=instruction.amount,
+                    currency=instruction.currency,
+                    description=instruction.description[:300],
+                    success_url=instruction.success_url[:1000],
+                )
+        except IntegrityError:  # the same key again: the first session
+            session = SimulatedCheckoutRow.objects.get(key=instruction.key)
+        return _state(session)
+
+    def checkout_state(self, session_id: str, account: ProviderAccount) -> CheckoutState:
+        session = SimulatedCheckoutRow.objects.filter(session_id=session_id).first()
+        if session is None:
+            raise ProviderError(f"no simulated checkout {session_id}", transient=False)
+        return _state(session)
+
+    def hold_release(self, payment_reference: str, account: ProviderAccount, *, key: str) -> None:
+        SimulatedCheckoutRow.objects.filter(session_id=_session_of(payment_reference), status="held").update(
+            status="released"
+        )
+
+    def hold_capture(
+        self, payment_reference: str, amount: Decimal, currency: str, account: ProviderAccount, *, key: str
+    ) -> str:
+        session = SimulatedCheckoutRow.objects.filter(session_id=_session_of(payment_reference)).first()
+        if session is None or session.status not in ("held", "captured"):
+            raise ProviderError("the simulated hold is not held any more", transient=False)
+        SimulatedCheckoutRow.objects.filter(pk=session.pk).update(status="captured")
+        return f"ch_sim_{session.session_id[7:]}"
+
+
+def _session_of(payment_reference: str) -> str:
+    return "cs_sim_" + payment_reference.removeprefix("pi_sim_")
+
+
+def _state(session: SimulatedCheckoutRow) -> CheckoutState:
+    status = {"open": "open", "paid": "paid", "held": "held"}.get(session.status, "held")
+    reference = f"pi_sim_{session.session_id[7:]}" if session.status != "open" else ""
+    return CheckoutState(
+        session_id=session.session_id,
+        url=reverse("simulated-checkout", kwargs={"session_id": session.session_id}),
+        status=status,  # type: ignore[arg-type]
+        payment_reference=reference,
+    )
+
+
+def simulated_checkout(session_id: str) -> SimulatedCheckoutRow | None:
+    return SimulatedCheckoutRow.objects.filter(session_id=session_id).first()
+
+
+def simulated_checkout_complete(session_id: str) -> SimulatedCheckoutRow:
+    """The shopper pressed 'Pay' (or 'Authorise') on the simulated page."""
+    with transaction.atomic():
+        session = SimulatedCheckoutRow.objects.select_for_update().filter(session_id=session_id).first()
+        if session is None:
+            raise NotFound("no such payment page")
+        if session.status == "open":
+            session.status = "held" if session.purpose == "hold" else "paid"
+            session.save(update_fields=["status", "updated_at"])
+        return session

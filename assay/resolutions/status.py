@@ -35,6 +35,7 @@ SETTLED: frozenset[str] = frozenset({P.SUCCEEDED, P.CANCELLED})
 
 
 class ExchangeStatus(models.TextChoices):
+    AWAITING_HOLD = "awaiting_hold", "Awaiting the card hold"  # an instant exchange: ships once the hold is in place
     AWAITING_PAYMENT = "awaiting_payment", "Awaiting the difference"  # an upgrade: the shopper pays first
     AWAITING_STOCK = "awaiting_stock", "Awaiting stock"  # the replacement sold out since the request
     READY = "ready", "Ready to ship"  # stock reserved, replacement order created
@@ -45,9 +46,37 @@ class ExchangeStatus(models.TextChoices):
 E = ExchangeStatus
 
 EXCHANGE_ALLOWED: dict[str, set[str]] = {
+    E.AWAITING_HOLD: {E.READY, E.AWAITING_STOCK, E.CANCELLED},
     E.AWAITING_PAYMENT: {E.READY, E.AWAITING_STOCK, E.CANCELLED},
     E.AWAITING_STOCK: {E.READY, E.CANCELLED},
     E.READY: {E.SHIPPED, E.CANCELLED},
     E.SHIPPED: set(),
     E.CANCELLED: set(),
+}
+
+
+class CheckoutStatus(models.TextChoices):
+    """A payment page sent to the shopper: an exchange's difference, or an instant exchange's hold."""
+
+    CREATING = "creating", "Being created"  # recorded; the provider has not given a page yet
+    OPEN = "open", "Waiting for the shopper"
+    PAID = "paid", "Paid"
+    HELD = "held", "Held on the card"
+    RELEASED = "released", "Hold released"  # the return arrived
+    CAPTURED = "captured", "Hold charged"  # the return never came
+    EXPIRED = "expired", "Expired unpaid"
+    FAILED = "failed", "Needs attention"
+
+
+C = CheckoutStatus
+
+CHECKOUT_ALLOWED: dict[str, set[str]] = {
+    C.CREATING: {C.OPEN, C.FAILED},
+    C.OPEN: {C.PAID, C.HELD, C.EXPIRED},
+    C.HELD: {C.RELEASED, C.CAPTURED},
+    C.FAILED: {C.CREATING},
+    C.PAID: set(),
+    C.RELEASED: set(),
+    C.CAPTURED: set(),
+    C.EXPIRED: set(),
 }

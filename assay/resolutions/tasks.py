@@ -5,6 +5,7 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from assay.resolutions.checkouts import checkout_open, checkouts_run_due
 from assay.resolutions.credit import credits_expire_due
 from assay.resolutions.services import payout_execute, payouts_run_due, resolutions_sweep
 
@@ -13,6 +14,18 @@ from assay.resolutions.services import payout_execute, payouts_run_due, resoluti
 def execute_payout(payout_id: int) -> None:
     """One attempt at a payout, right after the settlement that created it committed."""
     payout_execute(payout_id=payout_id)
+
+
+@db_task()
+def open_checkout(checkout_id: int) -> None:
+    """Ask the provider for a payment page, right after the exchange that needs it committed."""
+    checkout_open(checkout_id=checkout_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def run_due_checkouts() -> int:
+    """Every minute: payment pages to create or poll, card holds to release or charge."""
+    return checkouts_run_due()
 
 
 @db_periodic_task(crontab(minute="*"))
