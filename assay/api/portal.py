@@ -24,6 +24,7 @@ from assay.core.money import money_string
 from assay.orders.selectors import PortalOrder
 from assay.policies.decision import OrderDecision
 from assay.policies.facts import OrderFacts
+from assay.resolutions.selectors import shopper_outcome
 from assay.resolutions.services import resolutions_due
 from assay.returns.exchanges import line_exchange_choices
 from assay.returns.portal_access import (
@@ -186,8 +187,34 @@ class TimelineEntryOut(Schema):
     line_id: int | None = Field(description="the return line it concerns; null for the whole return")
 
 
+class ShopperPayoutOut(Schema):
+    what: str = Field(description="e.g. 'Refund to your original payment', 'Store credit'")
+    amount: str = Field(description=MONEY)
+    currency: str
+    done: bool
+    state: str = Field(description="'Issued on 3 May 2026' or 'In progress'")
+    code_hint: str = Field(description="the last characters of a gift card or coupon code; empty otherwise")
+
+
+class ShopperExchangeOut(Schema):
+    title: str
+    sku: str
+    quantity: int
+    status: str = Field(description="awaiting_hold, awaiting_payment, awaiting_stock, ready, shipped, cancelled")
+    difference: str = Field(description=f"> 0 the shopper pays it; {MONEY}")
+    payment_url: str = Field(description="where to pay the difference or authorise the hold, while one is open")
+
+
+class CreditBalanceOut(Schema):
+    currency: str
+    amount: str = Field(description=MONEY)
+
+
 class ReturnStatusOut(ReturnOut):
     timeline: list[TimelineEntryOut] = Field(description="oldest first, in the shopper's words")
+    payouts: list[ShopperPayoutOut] = Field(description="what the shopper gets back")
+    exchanges: list[ShopperExchangeOut] = Field(description="replacements, and any payment they wait for")
+    store_credit: list[CreditBalanceOut] = Field(description="the shopper's store credit balance per currency")
 
 
 _ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -395,7 +422,36 @@ def return_read(request: HttpRequest, rma: str) -> dict[str, Any]:
     proved = grant(request)
     found = _granted_return(proved, rma)
     timeline = return_timeline(brand_id=proved.brand_id, request_id=found.id, shopper=True)
-    return {**return_out(found), "timeline": timeline}
+    outcome = shopper_outcome(brand_id=proved.brand_id, request_id=found.id, email=found.email)
+    return {
+        **return_out(found),
+        "timeline": timeline,
+        "payouts": [
+            {
+                "what": p.what,
+                "amount": money_string(p.amount, p.currency),
+                "currency": p.currency,
+                "done": p.done,
+                "state": p.state,
+                "code_hint": p.code_hint,
+            }
+            for p in outcome.payouts
+        ],
+        "exchanges": [
+            {
+                "title": e.title,
+                "sku": e.sku,
+                "quantity": e.quantity,
+                "status": e.status,
+                "difference": money_string(e.difference, e.currency),
+                "payment_url": e.pay_url,
+            }
+            for e in outcome.exchanges
+        ],
+        "store_credit": [
+            {"currency": b.currency, "amount": money_string(b.amount, b.currency)} for b in outcome.credit
+        ],
+    }
 
 
 @router.post(

@@ -231,10 +231,16 @@ _RESOLVE_ON = {
 
 def describe_resolution(terms: ResolutionTerms) -> list[str]:
     """When returns are settled, and whether shipping is refunded."""
-    return [
+    said = [
         f"refunds, credit and exchanges are carried out {_RESOLVE_ON[terms.resolve_on]}",
         "the order's shipping is refunded" if terms.refund_shipping else "the order's shipping is not refunded",
     ]
+    if terms.instant_exchange:
+        said.append(
+            f"even swaps worth up to {_amount(terms.instant_exchange_max_value)} ship before the return arrives, "
+            "behind a hold on the shopper's card"
+        )
+    return said
 
 
 def describe_policy(document: PolicyDocument) -> PolicyDescription:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -126,7 +127,7 @@ def _state(session: SimulatedCheckoutRow) -> CheckoutState:
     reference = f"pi_sim_{session.session_id[7:]}" if session.status != "open" else ""
     return CheckoutState(
         session_id=session.session_id,
-        url=reverse("simulated-checkout", kwargs={"session_id": session.session_id}),
+        url=settings.PUBLIC_URL.rstrip("/") + reverse("simulated-checkout", kwargs={"session_id": session.session_id}),
         status=status,  # type: ignore[arg-type]
         payment_reference=reference,
     )

@@ -351,3 +351,27 @@ def test_a_warm_lookup_naming_its_brand_costs_one_query(
         unnamed = lookup(client)
 
     assert (response.status_code, unnamed.status_code) == (200, 200)
+
+
+def test_the_status_says_what_the_shopper_gets_back_and_their_credit(
+    client: Client, brand: Brand, ring_order: Order
+) -> None:
+    from assay.core.audit import Actor
+    from assay.policies.services import policy_default_ensure
+    from assay.resolutions.tests.conftest import set_resolution_terms
+
+    policy_default_ensure(brand_id=brand.pk, actor=Actor.system("test"))
+    set_resolution_terms(brand.pk, resolve_on="approval")
+    token = token_for(client)
+    created = post(
+        client, "/returns",
+        return_body(ring_line(ring_order), resolution="store_credit", exchange_sku="", reason="style"),
+        **bearer(token),
+    ).json()  # fmt: skip
+
+    body = client.get(f"/api/v1/portal/returns/{created['rma']}", headers=bearer(token)).json()
+
+    [payout] = body["payouts"]
+    assert (payout["what"], payout["amount"], payout["done"]) == ("Store credit", "1300.00", True)
+    assert body["store_credit"] == [{"currency": "USD", "amount": "1300.00"}]
+    assert body["exchanges"] == []

@@ -44,7 +44,7 @@ def test_a_dearer_replacement_waits_for_the_difference_paid_on_its_page(shop):
 
     checkout = Checkout.objects.get(request=request)
     assert (checkout.purpose, checkout.amount, checkout.status) == ("difference", 300, CheckoutStatus.OPEN)
-    assert checkout.url.startswith("/pay/simulated/cs_sim_")
+    assert checkout.url.startswith("http://127.0.0.1:8000/pay/simulated/cs_sim_")
     assert Exchange.objects.get(request=request).status == ExchangeStatus.AWAITING_PAYMENT
 
     back_to = simulated_checkout_pay(session_id=checkout.session_id)
