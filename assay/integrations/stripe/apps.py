@@ -7,7 +7,9 @@ class StripeConfig(AppConfig):
     verbose_name = "Stripe"
 
     def ready(self) -> None:
+        from assay.integrations.stripe.checkout import StripeCheckout
         from assay.integrations.stripe.refunds import StripeRefunds
-        from assay.resolutions.providers import register
+        from assay.resolutions.providers import register, register_checkout
 
         register(StripeRefunds())
+        register_checkout(StripeCheckout())
