@@ -633,10 +633,7 @@ def _enqueue(payout_ids: list[int]) -> None:
 def account_for(*, brand_id: int, provider: str) -> ProviderAccount:
     """How to reach the brand's account at `provider` (its secret from the brand's integration secrets)."""
     setup = payout_settings(brand_id)
-    options = {
-        "api_version": setup.shopify_api_version,
-        "timeout": str(getattr(settings, "PAYOUT_PROVIDER_TIMEOUT", 10)),
-    }
+    options = {"timeout": str(getattr(settings, "PAYOUT_PROVIDER_TIMEOUT", 10))}
     if provider == "stripe":
         secret = integration_secret(brand_id=brand_id, integration="stripe") or ""
         if not secret:
@@ -657,7 +654,9 @@ def account_for(*, brand_id: int, provider: str) -> ProviderAccount:
         base = setup.shopify_api_base or (f"https://{domain}" if domain else "")
         if not base:
             raise ProviderError("the brand has no Shopify shop domain", transient=False)
-        return ProviderAccount(api_base=base, secret=secret, options=options)
+        return ProviderAccount(
+            api_base=base, secret=secret, options={**options, "api_version": setup.shopify_api_version}
+        )
     return ProviderAccount(api_base="", secret="", options=options)
 
 

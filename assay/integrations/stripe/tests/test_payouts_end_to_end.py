@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from assay.brands.services import brand_secret_set
 from assay.core.audit import Actor
+from assay.integrations.stripe.client import DEFAULT_API_VERSION
 from assay.integrations.stripe.fake import FakeStripe
 from assay.orders.models import Order
 from assay.resolutions.models import Payout, PayoutSettings
@@ -56,6 +57,8 @@ def test_an_inspected_return_is_refunded_at_stripe_once(inspected, stripe_server
     [refund] = stripe_server.refunds_for("pi_3Assay0001")
     assert (refund["amount"], refund["metadata"]["assay_payout_key"]) == (6000, payout.key)
     assert ReturnLine.objects.get(request=inspected).status == ReturnStatus.RESOLVED
+    # The brand's Shopify API version is Shopify's: Stripe gets the version its adapter is written for.
+    assert {r.headers["stripe-version"] for r in stripe_server.requests} == {DEFAULT_API_VERSION}
 
 
 @override_settings(PAYOUT_PROVIDER_TIMEOUT=0.3)
