@@ -4,8 +4,9 @@ the card hold that lets an even swap ship before the return arrives (an instant 
 Like a payout, a checkout is recorded before the provider is asked for its payment page, with an
 idempotency key (exchange, purpose, attempt): a retry gets the same page. Pages are then polled
 (every minute, and at once when the shopper comes back from one): paid fulfils the exchange; held
-fulfils an instant exchange. A hold is released when the return is received and charged when the
-return never ships (the request expired, or was cancelled).
+fulfils an instant exchange. A hold is released when the return is received (or is on its way six
+days after the hold, before the card network lets the hold lapse) and charged when the return never
+ships: the request expired or was cancelled, or nothing was sent within six days.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ RETURNED: frozenset[str] = frozenset(
     {ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.RESOLVED, ReturnStatus.CLOSED}
 )
 NEVER_SHIPPED: frozenset[str] = frozenset({ReturnStatus.EXPIRED, ReturnStatus.CANCELLED})
+ON_ITS_WAY: frozenset[str] = frozenset({ReturnStatus.IN_TRANSIT})
+# Card networks let an authorisation lapse after about 7 days (Stripe: 7 for online cards). By day 6
+# the hold is settled either way: released if the return is on its way, charged if it was not sent.
+HOLD_SHIP_WITHIN = timedelta(days=6)
 
 
 def _public_url(path: str) -> str:
@@ -184,6 +189,18 @@ def _exchange_go(checkout: Checkout, *, now: datetime) -> None:
     exchange_fulfil_locked(exchange, actor=WORKER, now=now)
 
 
+def _held_at(checkout: Checkout) -> datetime:
+    """When the hold was placed: the audit event of its move to held (the row's update time otherwise)."""
+    from assay.core.models import AuditEvent
+
+    at = (
+        AuditEvent.objects.filter(subject_type="checkout", subject_id=checkout.pk, to_state=C.HELD)
+        .values_list("at", flat=True)
+        .first()
+    )
+    return at or checkout.updated_at
+
+
 def hold_settle(*, checkout_id: int, now: datetime | None = None) -> Checkout | None:
     """Release a hold once its return is received; charge it once the return can no longer ship."""
     now = now or timezone.now()
@@ -191,9 +208,10 @@ def hold_settle(*, checkout_id: int, now: datetime | None = None) -> Checkout | 
     if checkout is None:
         return None
     line_status = ReturnLine.objects.get(pk=checkout.exchange.settlement.return_line_id).status
-    if line_status in RETURNED:
+    held_since = _held_at(checkout)
+    if line_status in RETURNED or (line_status in ON_ITS_WAY and now - held_since >= HOLD_SHIP_WITHIN):
         to = C.RELEASED
-    elif line_status in NEVER_SHIPPED:
+    elif line_status in NEVER_SHIPPED or now - held_since >= HOLD_SHIP_WITHIN:
         to = C.CAPTURED
     else:
         Checkout.objects.filter(pk=checkout_id).update(next_check_at=now + POLL)

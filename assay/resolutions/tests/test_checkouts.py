@@ -134,3 +134,23 @@ def test_the_demo_payment_page_pays_and_sends_the_shopper_back(shop):
     assert done["Location"].endswith(f"/r/{request.rma}/")
     assert Exchange.objects.get(request=request).status == ExchangeStatus.READY
     assert client.get("/pay/simulated/cs_sim_nothing/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("moves", "settled_as"), [((), CheckoutStatus.CAPTURED), (("in_transit",), CheckoutStatus.RELEASED)]
+)
+def test_a_hold_is_settled_before_the_card_network_lets_it_lapse(shop, moves, settled_as):
+    set_resolution_terms(shop.brand.pk, instant_exchange=True)
+    request, _ = _size_swap(shop)
+    resolutions_due(brand_id=request.brand_id, request_id=request.pk)
+    hold = Checkout.objects.get(request=request)
+    simulated_checkout_pay(session_id=hold.session_id)
+    move_lines(request, *moves)
+
+    checkouts_run_due(now=timezone.now() + timedelta(days=5))
+    hold.refresh_from_db()
+    assert hold.status == CheckoutStatus.HELD  # still within the window: the parcel may yet come
+    checkouts_run_due(now=timezone.now() + timedelta(days=6, minutes=1))
+
+    hold.refresh_from_db()
+    assert hold.status == settled_as
