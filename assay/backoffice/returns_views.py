@@ -42,7 +42,7 @@ from assay.brands.models import Role
 from assay.core.audit import Actor
 from assay.core.errors import DomainError
 from assay.resolutions import services as resolution_services
-from assay.resolutions.selectors import resolution_timing, resolution_view
+from assay.resolutions.selectors import exchange_of, payout_of, resolution_timing, resolution_view
 from assay.resolutions.services import Adjustment
 from assay.returns import services as return_services
 from assay.returns.queue import (
@@ -509,55 +509,75 @@ def return_resolve(request: HttpRequest, scope: StaffScope, rma: str) -> HttpRes
     return redirect("backoffice:return-detail", rma=rma)
 
 
+def _money_action(
+    request: HttpRequest,
+    scope: StaffScope,
+    rma: str,
+    *,
+    what: str,
+    pk: int,
+    belongs: Callable[[int, int], bool],
+    form: Any,
+    run: Callable[[dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    """The shape of an action on one of a return's payouts or exchanges: 404 unless it is this return's,
+    403 for a role that may not, the service's refusal as a message, else back to the record."""
+    request_id = _request_id(scope, rma)
+    if not belongs(request_id, pk):
+        raise Http404(f"no such {what}")
+    if scope.role not in DECIDE_ROLES:
+        messages.error(request, f"As {_role_word(scope.role)} in {scope.brand.name} you cannot act on {what}s.")
+        return _detail_page(request, scope, rma, status=403)
+    if not form.is_valid():
+        messages.error(request, f"Choose what to do with the {what}.")
+        return redirect("backoffice:return-detail", rma=rma)
+    try:
+        run(form.cleaned_data)
+    except DomainError as exc:
+        messages.error(request, f"{what.capitalize()} {pk}: {exc.message}")
+    else:
+        messages.success(request, f"{what.capitalize()} {pk}: {done}.")
+    return redirect("backoffice:return-detail", rma=rma)
+
+
 @require_POST
 @staff_page
 def payout_action(request: HttpRequest, scope: StaffScope, rma: str, payout_id: int) -> HttpResponse:
-    _request_id(scope, rma)
-    if scope.role not in DECIDE_ROLES:
-        messages.error(request, f"As {_role_word(scope.role)} in {scope.brand.name} you cannot act on payouts.")
-        return _detail_page(request, scope, rma, status=403)
-    form = PayoutActionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose what to do with the payout.")
-        return redirect("backoffice:return-detail", rma=rma)
-    action, text, actor = form.cleaned_data["action"], form.cleaned_data["text"], staff_actor(request)
-    try:
-        if action == "retry":
-            resolution_services.payout_retry(brand_id=scope.brand_id, payout_id=payout_id, actor=actor, why=text)
-        elif action == "cancel":
-            resolution_services.payout_cancel(brand_id=scope.brand_id, payout_id=payout_id, actor=actor, why=text)
-        else:
-            resolution_services.payout_record_manual(
-                brand_id=scope.brand_id, payout_id=payout_id, actor=actor, reference=text
+    actor, brand_id = staff_actor(request), scope.brand_id
+
+    def run(data: dict[str, Any]) -> object:
+        if data["action"] == "retry":
+            return resolution_services.payout_retry(
+                brand_id=brand_id, payout_id=payout_id, actor=actor, why=data["text"]
             )
-    except DomainError as exc:
-        messages.error(request, f"Payout {payout_id}: {exc.message}")
-    else:
-        messages.success(request, f"Payout {payout_id}: done.")
-    return redirect("backoffice:return-detail", rma=rma)
+        if data["action"] == "cancel":
+            return resolution_services.payout_cancel(
+                brand_id=brand_id, payout_id=payout_id, actor=actor, why=data["text"]
+            )
+        return resolution_services.payout_record_manual(
+            brand_id=brand_id, payout_id=payout_id, actor=actor, reference=data["text"]
+        )
+
+    return _money_action(
+        request, scope, rma, what="payout", pk=payout_id, belongs=payout_of,
+        form=PayoutActionForm(request.POST), run=run, done="done",
+    )  # fmt: skip
 
 
 @require_POST
 @staff_page
 def exchange_action(request: HttpRequest, scope: StaffScope, rma: str, exchange_id: int) -> HttpResponse:
-    _request_id(scope, rma)
-    if scope.role not in DECIDE_ROLES:
-        messages.error(request, f"As {_role_word(scope.role)} in {scope.brand.name} you cannot act on exchanges.")
-        return _detail_page(request, scope, rma, status=403)
-    form = ExchangeActionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose what to do with the exchange.")
-        return redirect("backoffice:return-detail", rma=rma)
-    actor = staff_actor(request)
-    try:
-        if form.cleaned_data["action"] == "paid":
-            resolution_services.exchange_difference_paid(
-                brand_id=scope.brand_id, exchange_id=exchange_id, actor=actor, reference=form.cleaned_data["text"]
+    actor, brand_id = staff_actor(request), scope.brand_id
+
+    def run(data: dict[str, Any]) -> object:
+        if data["action"] == "paid":
+            return resolution_services.exchange_difference_paid(
+                brand_id=brand_id, exchange_id=exchange_id, actor=actor, reference=data["text"]
             )
-        else:
-            resolution_services.exchange_retry_stock(brand_id=scope.brand_id, exchange_id=exchange_id, actor=actor)
-    except DomainError as exc:
-        messages.error(request, f"Exchange {exchange_id}: {exc.message}")
-    else:
-        messages.success(request, f"Exchange {exchange_id}: the replacement is ready to ship.")
-    return redirect("backoffice:return-detail", rma=rma)
+        return resolution_services.exchange_retry_stock(brand_id=brand_id, exchange_id=exchange_id, actor=actor)
+
+    return _money_action(
+        request, scope, rma, what="exchange", pk=exchange_id, belongs=exchange_of,
+        form=ExchangeActionForm(request.POST), run=run, done="the replacement is ready to ship",
+    )  # fmt: skip

@@ -234,3 +234,13 @@ def shopper_outcome(*, brand_id: int, request_id: int, email: str) -> ShopperOut
         if p.status != PayoutStatus.CANCELLED
     ]
     return ShopperOutcome(payouts, view.exchanges, shopper_credit(brand_id=brand_id, email=email))
+
+
+def payout_of(request_id: int, payout_id: int) -> bool:
+    """Whether the payout is one of this return's."""
+    return Payout.objects.filter(request_id=request_id, pk=payout_id).exists()
+
+
+def exchange_of(request_id: int, exchange_id: int) -> bool:
+    """Whether the exchange is one of this return's."""
+    return Exchange.objects.filter(request_id=request_id, pk=exchange_id).exists()

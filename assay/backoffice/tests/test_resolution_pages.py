@@ -118,3 +118,21 @@ def test_the_dashboard_lists_payouts_that_need_attention(brand: Brand, authorise
 
     assert "Payouts needing attention (1)" in page
     assert f"{authorised.rma} : Refund 300.00 USD via acme-pay — no payment provider named 'acme-pay'" in page
+
+
+def test_a_payout_of_another_return_of_the_brand_is_not_found_under_this_one(brand: Brand, authorised: Any) -> None:
+    PayoutSettings.objects.create(brand=brand, refund_provider="manual")
+    ops = client_for(brand, "ops@aurelia.example", "ops")
+    line = ReturnLine.objects.get(request=authorised)
+    ops.post(f"/app/returns/{authorised.rma}/resolve/", {f"outcome_{line.pk}": "refund", "reason": "asked for cash"})
+    payout = Payout.objects.get()
+    shop = Shop(brand=brand)
+    ring = shop.piece("Band", price="100", sizes=("6",))
+    order = shop.order((ring.size("6"), 1), email="cy@example.com")
+    other = create(order, ask(lines_of(order)[0]))
+
+    response = ops.post(f"/app/returns/{other.rma}/payouts/{payout.pk}/", {"action": "record", "text": "wire 1"})
+
+    assert response.status_code == 404
+    payout.refresh_from_db()
+    assert payout.status == "processing"
