@@ -15,5 +15,6 @@ urlpatterns: list[URLPattern] = [
     path("<str:rma>/resolve/", views.return_resolve, name="return-resolve"),
     path("<str:rma>/payouts/<int:payout_id>/", views.payout_action, name="return-payout-action"),
     path("<str:rma>/exchanges/<int:exchange_id>/", views.exchange_action, name="return-exchange-action"),
+    path("<str:rma>/shop-return/retry/", views.shop_return_retry, name="return-shop-return-retry"),
     path("<str:rma>/photos/<int:photo_id>/", views.return_photo, name="return-photo"),
 ]

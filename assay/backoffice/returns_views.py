@@ -42,6 +42,7 @@ from assay.brands.models import Role
 from assay.core.audit import Actor
 from assay.core.errors import DomainError
 from assay.resolutions import services as resolution_services
+from assay.resolutions import shop_returns
 from assay.resolutions.selectors import exchange_of, payout_of, resolution_timing, resolution_view
 from assay.resolutions.services import Adjustment
 from assay.returns import services as return_services
@@ -581,3 +582,23 @@ def exchange_action(request: HttpRequest, scope: StaffScope, rma: str, exchange_
         request, scope, rma, what="exchange", pk=exchange_id, belongs=exchange_of,
         form=ExchangeActionForm(request.POST), run=run, done="the replacement is ready to ship",
     )  # fmt: skip
+
+
+@require_POST
+@staff_page
+def shop_return_retry(request: HttpRequest, scope: StaffScope, rma: str) -> HttpResponse:
+    """Ask the shop again to record the return, after fixing what it refused."""
+    request_id = _request_id(scope, rma)
+    record = resolution_view(brand_id=scope.brand_id, request_id=request_id).shop_return
+    if record is None:
+        raise Http404("no shop record for this return")
+    if scope.role not in DECIDE_ROLES:
+        messages.error(request, f"As {_role_word(scope.role)} in {scope.brand.name} you cannot do this.")
+        return _detail_page(request, scope, rma, status=403)
+    try:
+        shop_returns.shop_return_retry(brand_id=scope.brand_id, record_id=record.id, actor=staff_actor(request))
+    except DomainError as exc:
+        messages.error(request, f"{rma}: {exc.message}")
+    else:
+        messages.success(request, f"{rma}: asked the shop again.")
+    return redirect("backoffice:return-detail", rma=rma)

@@ -41,6 +41,9 @@ class PayoutSettings(TimeStamped):
     checkout_provider = models.CharField(
         max_length=20, default="simulated", help_text="payment pages for differences and holds: simulated, stripe"
     )
+    record_returns_in = models.CharField(
+        max_length=20, blank=True, default="", help_text="record each return in the shop too: shopify; empty = no"
+    )
     stripe_api_base = models.CharField(max_length=200, default="https://api.stripe.com")
     shopify_api_base = models.CharField(max_length=200, blank=True, help_text="default: https://<shop domain>")
     shopify_api_version = models.CharField(max_length=10, default="2025-01")
@@ -240,3 +243,31 @@ class SimulatedPayment(TimeStamped):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class ShopReturnStatus(models.TextChoices):
+    PENDING = "pending", "To record"
+    OPEN = "open", "Recorded in the shop"
+    CLOSED = "closed", "Closed in the shop"
+    CANCELLED = "cancelled", "Cancelled in the shop"
+    FAILED = "failed", "Needs attention"
+
+
+class ShopReturn(BrandOwned):
+    """The return as the shop records it (Shopify's Returns): opened once the return is authorised,
+    closed once resolved, cancelled with it. Recorded before the shop is asked, one per return."""
+
+    request = models.OneToOneField("returns.ReturnRequest", on_delete=models.RESTRICT, related_name="shop_return")
+    provider = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=ShopReturnStatus.choices, default=ShopReturnStatus.PENDING)
+    reference = models.CharField(max_length=200, blank=True, help_text="the shop's id of the return")
+    shop_status = models.CharField(max_length=20, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="shop_return_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} return {self.reference or '(not yet)'}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -165,3 +166,61 @@ def register_checkout(provider: CheckoutProvider) -> None:
 
 def checkout_provider_named(name: str) -> CheckoutProvider | None:
     return _CHECKOUTS.get(name)
+
+
+# --- the return as the shop records it (Shopify's Returns) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShopReturnLine:
+    """A returned line as the shop knows it: the shop's order line id, how many, and why."""
+
+    line_external_id: str
+    quantity: int
+    reason: str  # Assay's reason code: size_too_small, damaged, style ...
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShopReturnInstruction:
+    """Record Assay's return in the shop, so the shop's admin, analytics and customer account show it.
+    `key` is Assay's RMA (e.g. "R-100123"); the shop keeps no key of ours, so `find` matches on the
+    order and its lines."""
+
+    key: str
+    order_external_id: str
+    lines: tuple[ShopReturnLine, ...]
+    requested_at: datetime
+    notify_customer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ShopReturnState:
+    reference: str  # the shop's id of the return, e.g. "gid://shopify/Return/123"
+    status: str  # the shop's status, lowercased: requested, open, closed, declined, canceled
+
+
+class ShopReturnProvider(Protocol):
+    name: str
+
+    def return_find(self, instruction: ShopReturnInstruction, account: ProviderAccount) -> ShopReturnState | None:
+        """The shop's return for these lines of this order, opened earlier (by us or by a retry of ours)."""
+
+    def return_open(self, instruction: ShopReturnInstruction, account: ProviderAccount) -> ShopReturnState: ...
+
+    def return_close(self, reference: str, account: ProviderAccount) -> ShopReturnState:
+        """Close the shop's return once Assay resolved it; closing a closed one is not an error."""
+
+    def return_cancel(self, reference: str, account: ProviderAccount) -> ShopReturnState:
+        """Cancel it when Assay's return was cancelled, rejected or expired; idempotent likewise."""
+
+
+_SHOP_RETURNS: dict[str, ShopReturnProvider] = {}
+
+
+def register_shop_returns(provider: ShopReturnProvider) -> None:
+    _SHOP_RETURNS[provider.name] = provider
+
+
+def shop_returns_named(name: str) -> ShopReturnProvider | None:
+    return _SHOP_RETURNS.get(name)

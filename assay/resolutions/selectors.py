@@ -8,7 +8,15 @@ from decimal import Decimal
 from typing import Any
 
 from assay.resolutions.credit import Balance, credit_balances
-from assay.resolutions.models import Checkout, CheckoutPurpose, Exchange, Payout, ResolveOn, Settlement
+from assay.resolutions.models import (
+    Checkout,
+    CheckoutPurpose,
+    Exchange,
+    Payout,
+    ResolveOn,
+    Settlement,
+    ShopReturn,
+)
 from assay.resolutions.services import resolution_terms
 from assay.resolutions.status import CheckoutStatus, PayoutStatus
 from assay.returns.models import ReturnRequest
@@ -66,10 +74,21 @@ class SettlementData:
 
 
 @dataclass(frozen=True, slots=True)
+class ShopReturnData:
+    id: int
+    provider: str
+    status: str
+    reference: str
+    shop_status: str
+    last_error: str
+
+
+@dataclass(frozen=True, slots=True)
 class ResolutionView:
     settlements: list[SettlementData]
     payouts: list[PayoutData]
     exchanges: list[ExchangeData]
+    shop_return: ShopReturnData | None = None
 
 
 def _payout(p: Payout) -> PayoutData:
@@ -101,7 +120,7 @@ def _checkout_fields(checkout: Checkout | None) -> tuple[str, str, Decimal]:
 
 
 def resolution_view(*, brand_id: int, request_id: int) -> ResolutionView:
-    """Everything settled on a return so far. Four queries."""
+    """Everything settled on a return so far, and the shop's record of it. Five queries."""
     settlements = [
         SettlementData(
             s.return_line_id,
@@ -146,7 +165,15 @@ def resolution_view(*, brand_id: int, request_id: int) -> ResolutionView:
         .select_related("settlement", "replacement_order")
         .order_by("id")
     ]
-    return ResolutionView(settlements, payouts, exchanges)
+    record = ShopReturn.objects.filter(brand_id=brand_id, request_id=request_id).first()
+    shop_return = (
+        ShopReturnData(
+            record.pk, record.provider, record.status, record.reference, record.shop_status, record.last_error
+        )
+        if record is not None
+        else None
+    )
+    return ResolutionView(settlements, payouts, exchanges, shop_return)
 
 
 def payouts_needing_attention(*, brand_ids: list[int], limit: int = 100) -> list[dict[str, Any]]:
@@ -215,7 +242,7 @@ class ShopperOutcome:
 
 
 def shopper_outcome(*, brand_id: int, request_id: int, email: str) -> ShopperOutcome:
-    """What the shopper gets back, in their words: no provider, error or staff detail. Five queries."""
+    """What the shopper gets back, in their words: no provider, error or staff detail. Six queries."""
     view = resolution_view(brand_id=brand_id, request_id=request_id)
     payouts = [
         ShopperPayout(

@@ -43,6 +43,7 @@ from assay.resolutions.providers import (
     ProviderOutcome,
     provider_named,
 )
+from assay.resolutions.shop_returns import shop_return_ensure, shop_return_sync
 from assay.resolutions.status import (
     EXCHANGE_ALLOWED,
     PAYOUT_ALLOWED,
@@ -906,6 +907,16 @@ def settle_finished_lines(*, brand_id: int, request_id: int) -> int:
     return moved
 
 
+def _shop_record(request: ReturnRequest) -> None:
+    """The shop's record of the return: opened once authorised, and kept in step after each move."""
+    provider = payout_settings(request.brand_id).record_returns_in
+    if not provider:
+        return
+    record = shop_return_ensure(request=request, provider=provider)
+    if record is not None and record.status == "open":
+        transaction.on_commit(lambda: shop_return_sync(record_id=record.pk))
+
+
 # Before the parcel is on its way: an instant exchange's replacement can go out now.
 BEFORE_SHIPPING: frozenset[str] = frozenset({S.AUTHORISED, S.AWAITING_SHIPMENT})
 
@@ -935,6 +946,7 @@ def resolutions_due(*, brand_id: int, request_id: int, now: datetime | None = No
     if request is None:
         raise NotFound(f"no return request {request_id}")
     holds_settle_for_request(request_id=request_id, now=now)
+    _shop_record(request)
     terms = resolution_terms(request)
     reached = REACHED[terms.resolve_on]
     lines = list(ReturnLine.objects.filter(request=request).values_list("pk", "status", "decision"))

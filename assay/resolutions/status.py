@@ -80,3 +80,13 @@ CHECKOUT_ALLOWED: dict[str, set[str]] = {
     C.CAPTURED: set(),
     C.EXPIRED: set(),
 }
+
+
+# The shop's record of a return: see models.ShopReturnStatus.
+SHOP_RETURN_ALLOWED: dict[str, set[str]] = {
+    "pending": {"open", "failed", "cancelled"},
+    "failed": {"pending"},
+    "open": {"closed", "cancelled"},
+    "closed": set(),
+    "cancelled": set(),
+}

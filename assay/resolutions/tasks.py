@@ -8,6 +8,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from assay.resolutions.checkouts import checkout_open, checkouts_run_due
 from assay.resolutions.credit import credits_expire_due
 from assay.resolutions.services import payout_execute, payouts_run_due, resolutions_sweep
+from assay.resolutions.shop_returns import shop_return_sync, shop_returns_run_due
 
 
 @db_task()
@@ -20,6 +21,18 @@ def execute_payout(payout_id: int) -> None:
 def open_checkout(checkout_id: int) -> None:
     """Ask the provider for a payment page, right after the exchange that needs it committed."""
     checkout_open(checkout_id=checkout_id)
+
+
+@db_task()
+def sync_shop_return(record_id: int) -> None:
+    """Open (or close, or cancel) the shop's record of a return, right after it was asked for."""
+    shop_return_sync(record_id=record_id)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def run_due_shop_returns() -> int:
+    """Every five minutes: shop records to open again, close or cancel."""
+    return shop_returns_run_due()
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -136,3 +136,25 @@ def test_a_payout_of_another_return_of_the_brand_is_not_found_under_this_one(bra
     assert response.status_code == 404
     payout.refresh_from_db()
     assert payout.status == "processing"
+
+
+def test_a_return_the_shop_refused_to_record_is_shown_and_recorded_again(brand: Brand, authorised: Any) -> None:
+    from assay.resolutions.providers import ProviderError, register_shop_returns
+    from assay.resolutions.services import resolutions_due
+    from assay.resolutions.tests.test_shop_returns import ScriptedShop
+
+    shop = ScriptedShop()
+    register_shop_returns(shop)
+    PayoutSettings.objects.create(brand=brand, record_returns_in="scriptedshop")
+    shop.fail_with = ProviderError("Order is not fulfilled", transient=False)
+    resolutions_due(brand_id=brand.pk, request_id=authorised.pk)
+    ops = client_for(brand, "ops@aurelia.example", "ops")
+
+    page = _text(ops.get(f"/app/returns/{authorised.rma}/").content.decode())
+    assert "In Scriptedshop: Failed Order is not fulfilled Record it again" in page
+
+    shop.fail_with = None
+    done = ops.post(f"/app/returns/{authorised.rma}/shop-return/retry/", follow=True)
+
+    assert f"{authorised.rma}: asked the shop again." in done.content.decode()
+    assert "In Scriptedshop: Open gid://shop/Return/1" in _text(done.content.decode())
