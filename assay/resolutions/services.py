@@ -28,7 +28,7 @@ from assay.catalog.models import Variant
 from assay.core.audit import Actor, audit_record
 from assay.core.errors import Conflict, InvalidInput, NotFound
 from assay.core.transitions import transition
-from assay.orders.models import Order, OrderLine
+from assay.orders.models import Order, OrderLine, Shipment, ShipmentLine, ShipmentStatus
 from assay.policies.models import PolicyVersion
 from assay.policies.schema import PolicyDocument, ResolutionTerms
 from assay.resolutions import credit
@@ -553,7 +553,7 @@ def _exchange_fulfil(exchange: Exchange, *, actor: Actor, now: datetime) -> bool
         shipping_country=original.shipping_country,
         tags=["exchange", request.rma],
     )
-    OrderLine.objects.create(
+    line = OrderLine.objects.create(
         brand_id=exchange.brand_id,
         order=order,
         external_id=f"assay-exchange-{exchange.pk}-1",
@@ -565,6 +565,14 @@ def _exchange_fulfil(exchange: Exchange, *, actor: Actor, now: datetime) -> bool
         quantity=exchange.quantity,
         unit_price=exchange.unit_price,
     )
+    # Its own shipment, waiting for a label: the warehouse packs it, the carrier's scans move it on.
+    shipment = Shipment.objects.create(
+        brand_id=exchange.brand_id,
+        order=order,
+        external_id=f"assay-exchange-{exchange.pk}",
+        status=ShipmentStatus.PRE_TRANSIT,
+    )
+    ShipmentLine.objects.create(shipment=shipment, line=line, quantity=exchange.quantity)
     audit_record(
         brand_id=exchange.brand_id,
         subject=order,

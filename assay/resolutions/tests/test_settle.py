@@ -243,6 +243,9 @@ def test_a_size_exchange_reserves_stock_and_creates_the_replacement_order(shop):
     assert replacement.channel == "exchange"
     assert replacement.email == order.email
     assert [(line.sku, line.quantity) for line in replacement.lines.all()] == [(ring.size("7").sku, 1)]
+    [shipment] = replacement.shipments.all()
+    assert (shipment.status, shipment.tracking_number) == ("pre_transit", "")
+    assert [(sl.line.sku, sl.quantity) for sl in shipment.shipment_lines.all()] == [(ring.size("7").sku, 1)]
     assert not Payout.objects.filter(request=request).exists()
 
 
