@@ -28,6 +28,15 @@ from assay.demo.plans import AURELIA_BRAND, DEMO_BRANDS, DEMO_SLUGS, LUMEN_BRAND
 from assay.demo.returns import demo_returns_seed
 from assay.orders.bulk import orders_bulk_analyze
 from assay.orders.models import Customer, Order, OrderLine, Shipment, ShipmentLine, ShopRefund
+from assay.resolutions.models import (
+    Checkout,
+    CreditAccount,
+    CreditEntry,
+    Exchange,
+    Payout,
+    Settlement,
+    ShopReturn,
+)
 from assay.returns.eligibility import order_eligibility
 from assay.returns.models import ReturnLine, ReturnNote, ReturnPhoto, ReturnRequest
 
@@ -218,6 +227,13 @@ def _returns_seed(*, demo: DemoBrand, seeded: BrandSeeded, seed: int, as_of: dat
 # Children before parents: these tables hold millions of rows after a benchmark run, far too many
 # for the ORM's cascade, which loads every row it deletes.
 _BULK_DELETE_ORDER: list[tuple[type[Model], str]] = [
+    (CreditEntry, "brand_id IN ({brands})"),
+    (CreditAccount, "brand_id IN ({brands})"),
+    (Checkout, "brand_id IN ({brands})"),
+    (ShopReturn, "brand_id IN ({brands})"),
+    (Payout, "brand_id IN ({brands})"),
+    (Exchange, "brand_id IN ({brands})"),
+    (Settlement, "brand_id IN ({brands})"),
     (ReturnPhoto, "brand_id IN ({brands})"),
     (ReturnNote, "brand_id IN ({brands})"),
     (ReturnLine, "brand_id IN ({brands})"),
