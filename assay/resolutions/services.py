@@ -764,6 +764,8 @@ def _write_back(
         transition(payout, to=to, allowed=PAYOUT_ALLOWED, actor=WORKER, why=why[:MAX_REASON])
     if to == P.SUCCEEDED:
         settle_finished_lines(brand_id=payout.brand_id, request_id=payout.request_id)
+    if to in (P.FAILED, P.SUCCEEDED):
+        payout_flag_refresh(request_id=payout.request_id)
     return payout
 
 
@@ -834,6 +836,24 @@ def payouts_run_due(*, now: datetime | None = None, limit: int = 200) -> int:
     return done
 
 
+# --- the staff queue's flag -------------------------------------------------------------------------
+
+PAYOUT_FAILED_FLAG = "payout_failed"
+
+
+def payout_flag_refresh(*, request_id: int) -> None:
+    """Flag the return in the staff queue while one of its payouts needs attention; unflag it after."""
+    with transaction.atomic():
+        request = ReturnRequest.objects.select_for_update().only("flags").get(pk=request_id)
+        failing = Payout.objects.filter(request_id=request_id, status=P.FAILED).exists()
+        flags = [flag for flag in (request.flags or []) if flag != PAYOUT_FAILED_FLAG]
+        if failing:
+            flags.append(PAYOUT_FAILED_FLAG)
+        if flags != (request.flags or []):
+            request.flags = flags
+            request.save(update_fields=["flags"])
+
+
 # --- staff on payouts --------------------------------------------------------------------------------
 
 
@@ -852,6 +872,7 @@ def payout_retry(*, brand_id: int, payout_id: int, actor: Actor, why: str = "") 
         payout.save(update_fields=["next_attempt_at"])
         transition(payout, to=P.RETRY, allowed=PAYOUT_ALLOWED, actor=actor, why=_clean_reason(why) or "sent again")
         transaction.on_commit(lambda: _enqueue([payout.pk]))
+    payout_flag_refresh(request_id=payout.request_id)
     return payout
 
 
@@ -863,6 +884,7 @@ def payout_cancel(*, brand_id: int, payout_id: int, actor: Actor, why: str) -> P
     with transaction.atomic():
         payout = _lock_payout(brand_id, payout_id)
         transition(payout, to=P.CANCELLED, allowed=PAYOUT_ALLOWED, actor=actor, why=why)
+    payout_flag_refresh(request_id=payout.request_id)
     return payout
 
 

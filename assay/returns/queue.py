@@ -71,6 +71,7 @@ FLAG_LABELS: dict[str, str] = {
     "personalised": "Personalised",
     "keep_item": "Keep the item",
     "override": "Policy overridden",
+    "payout_failed": "Payout needs attention",
 }
 _FLAG_SHAPE = re.compile(r"^[a-z0-9_]{1,40}$")
 

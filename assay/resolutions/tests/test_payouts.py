@@ -65,11 +65,15 @@ def test_a_refusal_goes_to_staff_who_can_send_it_again(refund, scripted):
     assert payout.status == P.FAILED
     assert "charge_already_refunded" in payout.last_error
     assert ReturnLine.objects.get(request=refund).status == ReturnStatus.INSPECTED  # not resolved: not paid
+    refund.refresh_from_db()
+    assert "payout_failed" in refund.flags  # the staff queue filters on it
 
     payout_retry(brand_id=refund.brand_id, payout_id=payout.pk, actor=STAFF, why="card reissued")
 
     payout.refresh_from_db()
     assert (payout.status, len(scripted.paid)) == (P.SUCCEEDED, 1)
+    refund.refresh_from_db()
+    assert "payout_failed" not in refund.flags
 
 
 def test_transient_failures_give_up_after_the_last_attempt(refund, scripted):
