@@ -45,6 +45,8 @@ class Misbehaviour:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    block_on_close = False  # a stalled answer must not hold the test's teardown
+
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that gave up (a timeout test) closes its end while the fake still writes: expected.
         if isinstance(sys.exc_info()[1], ConnectionError):

@@ -3,10 +3,17 @@ when Stripe acted but its answer was lost."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import override_settings
 
 from assay.brands.services import brand_secret_set
@@ -86,3 +93,42 @@ def test_a_refusal_from_stripe_reaches_staff_with_its_message(inspected, stripe_
     assert payout.status == PayoutStatus.FAILED
     assert "pi_unknown" in payout.last_error
     assert stripe_server.created_count == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: a second process on the same database")
+def test_a_worker_process_killed_after_stripe_refunded_is_completed_once_by_reconciliation(
+    inspected, stripe_server, monkeypatch
+):
+    # Settled here, but not carried out: the payout is left for the worker process below.
+    monkeypatch.setattr("assay.resolutions.services._enqueue", lambda ids: None)
+    resolutions_due(brand_id=inspected.brand_id, request_id=inspected.pk)
+    payout = Payout.objects.get(request=inspected)
+    # Stripe refunds at once and answers 30 s later: the worker is killed while it waits.
+    stripe_server.misbehave("stall_after", seconds=30)
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    work = f"from assay.resolutions.services import payout_execute; payout_execute(payout_id={payout.pk})"
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c", work],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings_test"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while stripe_server.created_count == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stripe_server.created_count == 1, "the worker never reached Stripe"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.SUBMITTING  # held by a worker that no longer exists
+    assert payout.lease_until is not None
+    payouts_run_due(now=payout.lease_until + timedelta(seconds=1))
+
+    payout.refresh_from_db()
+    assert payout.status == PayoutStatus.SUCCEEDED
+    assert stripe_server.created_count == 1
+    assert payout.provider_reference == stripe_server.refunds_for("pi_3Assay0001")[0]["id"]
