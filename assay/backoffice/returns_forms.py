@@ -235,5 +235,7 @@ class PayoutActionForm(forms.Form):
 
 
 class ExchangeActionForm(forms.Form):
-    action = forms.ChoiceField(choices=[("paid", "Difference paid"), ("stock", "Try the stock again")])
+    action = forms.ChoiceField(
+        choices=[("paid", "Difference paid"), ("stock", "Try the stock again"), ("page", "Send a new payment page")]
+    )
     text = forms.CharField(required=False, max_length=300, label="The payment's reference")

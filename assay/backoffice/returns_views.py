@@ -43,6 +43,7 @@ from assay.core.audit import Actor
 from assay.core.errors import DomainError
 from assay.resolutions import services as resolution_services
 from assay.resolutions import shop_returns
+from assay.resolutions.checkouts import checkout_page_again
 from assay.resolutions.selectors import exchange_of, payout_of, resolution_timing, resolution_view
 from assay.resolutions.services import Adjustment
 from assay.returns import services as return_services
@@ -576,11 +577,13 @@ def exchange_action(request: HttpRequest, scope: StaffScope, rma: str, exchange_
             return resolution_services.exchange_difference_paid(
                 brand_id=brand_id, exchange_id=exchange_id, actor=actor, reference=data["text"]
             )
+        if data["action"] == "page":
+            return checkout_page_again(brand_id=brand_id, exchange_id=exchange_id)
         return resolution_services.exchange_retry_stock(brand_id=brand_id, exchange_id=exchange_id, actor=actor)
 
     return _money_action(
         request, scope, rma, what="exchange", pk=exchange_id, belongs=exchange_of,
-        form=ExchangeActionForm(request.POST), run=run, done="the replacement is ready to ship",
+        form=ExchangeActionForm(request.POST), run=run, done="done",
     )  # fmt: skip
 
 

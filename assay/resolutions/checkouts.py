@@ -273,7 +273,11 @@ def checkout_retry(*, brand_id: int, checkout_id: int) -> Checkout:
         if old.status not in (C.EXPIRED, C.FAILED):
             raise Conflict(f"the payment page is {old.get_status_display().lower()}: no new one is needed")
         exchange = Exchange.objects.select_for_update().get(pk=old.exchange_id)
-        return checkout_request(exchange=exchange, purpose=old.purpose, amount=old.amount, provider=old.provider)
+        from assay.resolutions.services import payout_settings
+
+        # The brand's provider now: staff may have fixed what made the last page fail.
+        provider = payout_settings(brand_id).checkout_provider
+        return checkout_request(exchange=exchange, purpose=old.purpose, amount=old.amount, provider=provider)
 
 
 def simulated_checkout_pay(*, session_id: str) -> str:
@@ -287,3 +291,13 @@ def simulated_checkout_pay(*, session_id: str) -> str:
     ):
         checkout_refresh(checkout_id=checkout_id)
     return session.success_url
+
+
+def checkout_page_again(*, brand_id: int, exchange_id: int) -> Checkout:
+    """Staff send a new payment page for an exchange whose last one expired unpaid or failed."""
+    from assay.core.errors import NotFound
+
+    latest = Checkout.objects.filter(brand_id=brand_id, exchange_id=exchange_id).order_by("-id").first()
+    if latest is None:
+        raise NotFound(f"exchange {exchange_id} has no payment page")
+    return checkout_retry(brand_id=brand_id, checkout_id=latest.pk)

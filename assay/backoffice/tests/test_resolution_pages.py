@@ -158,3 +158,33 @@ def test_a_return_the_shop_refused_to_record_is_shown_and_recorded_again(brand: 
 
     assert f"{authorised.rma}: asked the shop again." in done.content.decode()
     assert "In Scriptedshop: Open gid://shop/Return/1" in _text(done.content.decode())
+
+
+def test_staff_send_a_new_payment_page_when_the_last_one_failed(brand: Brand) -> None:
+    from assay.resolutions.models import Checkout
+    from assay.resolutions.tests.conftest import set_resolution_terms
+
+    policy_default_ensure(brand_id=brand.pk, actor=OPERATOR)
+    set_resolution_terms(brand.pk, resolve_on="approval")
+    settings_row = PayoutSettings.objects.create(brand=brand, checkout_provider="nowhere-pay")
+    shop = Shop(brand=brand)
+    cheap, dear = shop.piece("Band", price="600", sizes=()), shop.piece("Halo", price="900", sizes=())
+    order = shop.order((cheap.size(""), 1))
+    wanted = dear.size("").sku
+    request = create(
+        order,
+        ask(lines_of(order)[0], reason="style", resolution="exchange", exchange_kind="product", exchange_sku=wanted),
+    )
+    ops = client_for(brand, "ops@aurelia.example", "ops")
+    ops.post(f"/app/returns/{request.rma}/resolve/", {})
+    failed = Checkout.objects.get()
+    assert (failed.status, failed.last_error) == ("failed", "no payment page provider named 'nowhere-pay' is installed")
+    settings_row.checkout_provider = "simulated"
+    settings_row.save()
+    exchange_id = failed.exchange_id
+
+    page = ops.post(f"/app/returns/{request.rma}/exchanges/{exchange_id}/", {"action": "page"}, follow=True)
+
+    assert f"Exchange {exchange_id}: done." in page.content.decode()
+    fresh = Checkout.objects.exclude(pk=failed.pk).get()
+    assert (fresh.status, fresh.provider, fresh.amount) == ("open", "simulated", 300)
