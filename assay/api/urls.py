@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from assay.api.auth import TokenAuth
+from assay.api.credit import router as credit_router
 from assay.api.orders import router as orders_router
 from assay.api.policies import router as policies_router
 from assay.api.portal import router as portal_router
@@ -124,3 +125,4 @@ api.add_router("/webhook-events", webhook_events_router, tags=["webhook events"]
 api.add_router("/returns", returns_router, tags=["returns"])
 api.add_router("/policy", policies_router, tags=["return policy"])
 api.add_router("/portal", portal_router, tags=["shopper portal"])
+api.add_router("/store-credit", credit_router, tags=["store credit"])

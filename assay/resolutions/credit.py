@@ -90,7 +90,8 @@ def credit_book(
         return earlier
     balance = _balance(account)
     if balance + amount < 0:
-        raise Conflict(f"the store credit balance is {balance} {currency}: {-amount} {currency} cannot be taken")
+        shown, asked = rounded(balance, currency), rounded(-amount, currency)
+        raise Conflict(f"the store credit balance is {shown} {currency}: {asked} {currency} cannot be taken")
     return CreditEntry.objects.create(
         brand_id=brand_id,
         account=account,
@@ -156,6 +157,15 @@ def credit_balances(*, brand_id: int, email: str) -> list[Balance]:
     for currency, amount in rows:  # summed here: SQLite would sum decimals as floats
         totals[currency] = totals.get(currency, ZERO) + amount
     return [Balance(currency, totals[currency]) for currency in sorted(totals)]
+
+
+def credit_history(*, brand_id: int, email: str, limit: int = 50) -> list[CreditEntry]:
+    """A shopper's latest ledger entries at a brand, newest first (one query)."""
+    return list(
+        CreditEntry.objects.filter(brand_id=brand_id, account__email=(email or "").strip().lower())
+        .select_related("account")
+        .order_by("-id")[:limit]
+    )
 
 
 def _remaining_credits(entries: list[CreditEntry]) -> dict[int, Decimal]:
