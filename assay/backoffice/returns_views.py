@@ -41,8 +41,8 @@ from assay.backoffice.views import PAGE_SIZE, Pager, _page_number, _wants_partia
 from assay.brands.models import Role
 from assay.core.audit import Actor
 from assay.core.errors import DomainError
+from assay.resolutions import payouts, shop_returns
 from assay.resolutions import services as resolution_services
-from assay.resolutions import shop_returns
 from assay.resolutions.checkouts import checkout_page_again
 from assay.resolutions.selectors import exchange_of, payout_of, resolution_timing, resolution_view
 from assay.resolutions.services import Adjustment
@@ -550,16 +550,10 @@ def payout_action(request: HttpRequest, scope: StaffScope, rma: str, payout_id: 
 
     def run(data: dict[str, Any]) -> object:
         if data["action"] == "retry":
-            return resolution_services.payout_retry(
-                brand_id=brand_id, payout_id=payout_id, actor=actor, why=data["text"]
-            )
+            return payouts.payout_retry(brand_id=brand_id, payout_id=payout_id, actor=actor, why=data["text"])
         if data["action"] == "cancel":
-            return resolution_services.payout_cancel(
-                brand_id=brand_id, payout_id=payout_id, actor=actor, why=data["text"]
-            )
-        return resolution_services.payout_record_manual(
-            brand_id=brand_id, payout_id=payout_id, actor=actor, reference=data["text"]
-        )
+            return payouts.payout_cancel(brand_id=brand_id, payout_id=payout_id, actor=actor, why=data["text"])
+        return payouts.payout_record_manual(brand_id=brand_id, payout_id=payout_id, actor=actor, reference=data["text"])
 
     return _money_action(
         request, scope, rma, what="payout", pk=payout_id, belongs=payout_of,

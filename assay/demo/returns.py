@@ -27,7 +27,8 @@ from assay.core.models import AuditEvent
 from assay.orders.models import OrderLine, Shipment
 from assay.policies.defaults import HIGH_VALUE_FROM
 from assay.policies.services import policy_default_ensure
-from assay.resolutions.services import payout_execute, return_resolve
+from assay.resolutions.payouts import payout_execute
+from assay.resolutions.services import return_resolve
 from assay.returns.models import ReturnLine, ReturnNote, ReturnRequest
 from assay.returns.services import (
     return_line_move,

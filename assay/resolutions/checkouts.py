@@ -23,6 +23,7 @@ from django.utils import timezone
 from assay.core.audit import Actor
 from assay.core.transitions import transition
 from assay.resolutions.models import Checkout, CheckoutPurpose, Exchange
+from assay.resolutions.payouts import account_for, payout_settings
 from assay.resolutions.providers import (
     CheckoutInstruction,
     CheckoutState,
@@ -81,8 +82,6 @@ def _enqueue_open(checkout_id: int) -> None:
 
 def _account(checkout: Checkout) -> ProviderAccount:
     # The checkout's provider uses the same account settings as its payouts.
-    from assay.resolutions.services import account_for
-
     return account_for(brand_id=checkout.brand_id, provider=checkout.provider)
 
 
@@ -273,8 +272,6 @@ def checkout_retry(*, brand_id: int, checkout_id: int) -> Checkout:
         if old.status not in (C.EXPIRED, C.FAILED):
             raise Conflict(f"the payment page is {old.get_status_display().lower()}: no new one is needed")
         exchange = Exchange.objects.select_for_update().get(pk=old.exchange_id)
-        from assay.resolutions.services import payout_settings
-
         # The brand's provider now: staff may have fixed what made the last page fail.
         provider = payout_settings(brand_id).checkout_provider
         return checkout_request(exchange=exchange, purpose=old.purpose, amount=old.amount, provider=provider)

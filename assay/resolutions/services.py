@@ -1,29 +1,23 @@
-"""Resolving returns: settling each returned line once, and carrying out its payouts exactly once.
+"""Resolving returns: settling each returned line once, with its payouts and exchange.
 
 A line is settled once, ever (`Settlement.return_line` is unique), under the return request's row
 lock: a retry, a second click, a second worker or a redelivered event finds the settlement and
 changes nothing. Each money movement is a `Payout` row written in the same transaction, with an
-idempotency key derived from what it settles; only after commit is a provider asked, carrying that
-key, by a worker that first claimed the row (`attempts` is the claim's fence). A crash between the
-provider's answer and the write-back leaves the payout `submitting` with an expired lease; the
-reconciliation asks the provider by key and completes it.
+idempotency key derived from what it settles; after commit, `payouts.py` carries it out exactly once.
+Exchanges reserve their replacement, or wait for a payment page or card hold (`checkouts.py`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from assay.brands.models import Brand
-from assay.brands.selectors import integration_secret
 from assay.catalog.models import Variant
 from assay.core.audit import Actor, audit_record
 from assay.core.errors import Conflict, InvalidInput, NotFound
@@ -35,13 +29,11 @@ from assay.resolutions import credit
 from assay.resolutions.amounts import Breakdown, LineValue, line_breakdown, rounded
 from assay.resolutions.checkouts import checkout_request, holds_settle_for_request
 from assay.resolutions.models import CheckoutPurpose, Exchange, Payout, PayoutKind, PayoutSettings, Settlement
-from assay.resolutions.providers import (
-    PayoutInstruction,
-    PayoutLine,
-    ProviderAccount,
-    ProviderError,
-    ProviderOutcome,
-    provider_named,
+from assay.resolutions.payouts import (
+    payout_settings,
+    payouts_enqueue,
+    reason_clean,
+    settle_finished_lines,
 )
 from assay.resolutions.shop_returns import shop_return_ensure, shop_return_sync
 from assay.resolutions.status import (
@@ -51,7 +43,6 @@ from assay.resolutions.status import (
     PayoutStatus,
 )
 from assay.returns.models import ReturnLine, ReturnRequest
-from assay.returns.services import return_line_move
 from assay.returns.status import ReturnStatus
 
 logger = logging.getLogger(__name__)
@@ -59,13 +50,7 @@ logger = logging.getLogger(__name__)
 P = PayoutStatus
 S = ReturnStatus
 
-LEASE = timedelta(seconds=60)  # longer than any provider call's timeouts put together
-MAX_ATTEMPTS = 6
-# Waits after the 1st, 2nd ... failed attempt; after the last, the payout waits for staff.
-BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=8), timedelta(minutes=30), timedelta(hours=2))
-PROCESSING_POLL = timedelta(minutes=10)
 SWEEP_WINDOW = timedelta(hours=6)
-MAX_REASON = 500
 
 # Line states from which a line may be settled (authorised and on), and those that reach each timing.
 SETTLEABLE: frozenset[str] = frozenset({S.AUTHORISED, S.AWAITING_SHIPMENT, S.IN_TRANSIT, S.RECEIVED, S.INSPECTED})
@@ -170,12 +155,6 @@ def payout_key(*, subject: str, kind: str, amount: Decimal, currency: str) -> st
     return f"assay:{subject}:{kind}:{_amount_text(amount)}{currency}"
 
 
-def _code_for(key: str) -> str:
-    """A gift card or coupon code derived from its key: the same payout always asks for the same code."""
-    digest = hashlib.sha256(key.encode()).hexdigest().upper()
-    return f"AS{digest[:14]}"
-
-
 # --- confirming a resolution -------------------------------------------------------------------------
 
 
@@ -184,13 +163,6 @@ class ResolveResult:
     settlements: list[Settlement]  # created now
     already: int  # lines found settled before
     payouts: list[Payout]  # created now
-
-
-def _clean_reason(text: str) -> str:
-    text = " ".join((text or "").split())
-    if len(text) > MAX_REASON:
-        raise InvalidInput(f"reason: at most {MAX_REASON} characters")
-    return text
 
 
 def _lock_request(brand_id: int, request_id: int) -> ReturnRequest:
@@ -210,18 +182,13 @@ def _provider_for(settings_row: PayoutSettings, kind: str) -> str:
     return "ledger"
 
 
-def payout_settings(brand_id: int) -> PayoutSettings:
-    found = PayoutSettings.objects.filter(brand_id=brand_id).first()
-    return found if found is not None else PayoutSettings(brand_id=brand_id)
-
-
 def _adjusted(proposal: Proposal, adjustment: Adjustment | None) -> tuple[str, Decimal, str]:
     """(outcome, amount, reason) after staff's adjustment, refused when it is not one we can pay."""
     line, breakdown = proposal.line, proposal.breakdown
     resolution, amount = breakdown.resolution, breakdown.total
     if adjustment is None:
         return resolution, amount, ""
-    reason = _clean_reason(adjustment.reason)
+    reason = reason_clean(adjustment.reason)
     label = f"line {line.pk}"
     if adjustment.resolution is not None and adjustment.resolution != resolution:
         if resolution == "exchange" or adjustment.resolution not in PAYOUT_KINDS:
@@ -361,7 +328,7 @@ def return_resolve(
     for payout in ledger:
         _credit_issue(request, payout, payout_setup, actor=actor, now=now)
     outgoing = [p.pk for p in payouts if p.status == P.PENDING]
-    transaction.on_commit(lambda: _enqueue(outgoing))
+    transaction.on_commit(lambda: payouts_enqueue(outgoing))
     transaction.on_commit(lambda: settle_finished_lines(brand_id=brand_id, request_id=request.pk))
     return ResolveResult(created, len(settled & wanted), payouts)
 
@@ -602,7 +569,7 @@ def exchange_fulfil_locked(exchange: Exchange, *, actor: Actor, now: datetime) -
 @transaction.atomic
 def exchange_difference_paid(*, brand_id: int, exchange_id: int, actor: Actor, reference: str) -> Exchange:
     """The shopper paid an upgrade's difference (`reference`: the payment's id): fulfil the exchange."""
-    reference = _clean_reason(reference)
+    reference = reason_clean(reference)
     if not reference:
         raise InvalidInput("give the payment's reference (the provider's id or a receipt number)")
     exchange = Exchange.objects.select_for_update().filter(brand_id=brand_id, pk=exchange_id).first()
@@ -627,314 +594,6 @@ def exchange_retry_stock(*, brand_id: int, exchange_id: int, actor: Actor) -> Ex
     if not _exchange_fulfil(exchange, actor=actor, now=timezone.now()):
         raise Conflict(f"{exchange.sku} is still out of stock")
     return exchange
-
-
-# --- carrying out payouts ----------------------------------------------------------------------------
-
-
-def _enqueue(payout_ids: list[int]) -> None:
-    from assay.resolutions.tasks import execute_payout
-
-    for payout_id in payout_ids:
-        execute_payout(payout_id)
-
-
-def account_for(*, brand_id: int, provider: str) -> ProviderAccount:
-    """How to reach the brand's account at `provider` (its secret from the brand's integration secrets)."""
-    setup = payout_settings(brand_id)
-    options = {"timeout": str(getattr(settings, "PAYOUT_PROVIDER_TIMEOUT", 10))}
-    if provider == "stripe":
-        secret = integration_secret(brand_id=brand_id, integration="stripe") or ""
-        if not secret:
-            raise ProviderError(
-                "no Stripe secret key for this brand: set it with `assay brand_secret SLUG --integration stripe`",
-                transient=False,
-            )
-        return ProviderAccount(api_base=setup.stripe_api_base, secret=secret, options=options)
-    if provider == "shopify":
-        secret = integration_secret(brand_id=brand_id, integration="shopify_admin") or ""
-        if not secret:
-            raise ProviderError(
-                "no Shopify Admin API token for this brand: set it with "
-                "`assay brand_secret SLUG --integration shopify_admin`",
-                transient=False,
-            )
-        domain = Brand.objects.only("shop_domain").get(pk=brand_id).shop_domain
-        base = setup.shopify_api_base or (f"https://{domain}" if domain else "")
-        if not base:
-            raise ProviderError("the brand has no Shopify shop domain", transient=False)
-        return ProviderAccount(
-            api_base=base, secret=secret, options={**options, "api_version": setup.shopify_api_version}
-        )
-    return ProviderAccount(api_base="", secret="", options=options)
-
-
-def _instruction(payout: Payout) -> PayoutInstruction:
-    request = ReturnRequest.objects.select_related("order", "customer").get(pk=payout.request_id)
-    lines: tuple[PayoutLine, ...] = ()
-    if payout.settlement_id is not None and payout.kind == PayoutKind.REFUND:
-        line = ReturnLine.objects.select_related("order_line").get(settlement__pk=payout.settlement_id)
-        lines = (PayoutLine(line.order_line.external_id, line.quantity, payout.amount),)
-    customer = request.customer
-    return PayoutInstruction(
-        key=payout.key,
-        kind=payout.kind,  # type: ignore[arg-type]
-        amount=payout.amount,
-        currency=payout.currency,
-        order_external_id=request.order.external_id,
-        payment_reference=request.order.payment_reference,
-        customer_external_id=customer.external_id if customer is not None else "",
-        customer_email=request.email,
-        note=payout.note or f"return {request.rma}",
-        lines=lines,
-        code=payout.code or (_code_for(payout.key) if payout.kind in ("gift_card", "coupon") else ""),
-    )
-
-
-WORKER = Actor.system("payout worker")
-
-
-def _claim(payout_id: int, *, now: datetime, reconcile: bool) -> Payout | None:
-    """Take the payout for one attempt, or None when it is not ours to take (done, held, not due)."""
-    with transaction.atomic():
-        payout = Payout.objects.select_for_update().filter(pk=payout_id).first()
-        if payout is None:
-            return None
-        if reconcile:
-            stale = payout.status == P.SUBMITTING and payout.lease_until is not None and payout.lease_until <= now
-            polled = (
-                payout.status == P.PROCESSING and payout.next_attempt_at is not None and payout.next_attempt_at <= now
-            )
-            if not (stale or polled):
-                return None
-            why = "reconciling: the last attempt's outcome was never written" if stale else "asking the provider again"
-        else:
-            if payout.status not in (P.PENDING, P.RETRY):
-                return None
-            if payout.next_attempt_at is not None and payout.next_attempt_at > now:
-                return None
-            why = f"attempt {payout.attempts + 1} at {payout.provider}"
-        payout.attempts += 1
-        payout.lease_until = now + LEASE
-        payout.save(update_fields=["attempts", "lease_until"])
-        transition(payout, to=P.SUBMITTING, allowed=PAYOUT_ALLOWED, actor=WORKER, why=why)
-        return payout
-
-
-def _write_back(
-    payout_id: int, attempt: int, *, outcome: ProviderOutcome | None, error: ProviderError | None, now: datetime
-) -> Payout | None:
-    """Record what the provider said, unless another attempt has taken the payout since (the fence)."""
-    with transaction.atomic():
-        payout = Payout.objects.select_for_update().get(pk=payout_id)
-        if payout.status != P.SUBMITTING or payout.attempts != attempt:
-            logger.warning(
-                "payout %s: attempt %s answered after attempt %s took it", payout_id, attempt, payout.attempts
-            )
-            return None
-        payout.lease_until = None
-        if outcome is not None:
-            payout.provider_reference = outcome.reference[:120] or payout.provider_reference
-            payout.code = outcome.code[:40] or payout.code
-            payout.last_error = "" if outcome.status != "failed" else (outcome.detail or "refused")[:MAX_REASON]
-            if outcome.status == "succeeded":
-                payout.settled_at = now
-                payout.next_attempt_at = None
-                to, why = P.SUCCEEDED, f"{payout.provider} paid: {payout.provider_reference}"
-            elif outcome.status == "pending":
-                manual = payout.provider == "manual"
-                payout.next_attempt_at = None if manual else now + PROCESSING_POLL
-                to, why = P.PROCESSING, outcome.detail or f"{payout.provider} is processing it"
-            else:
-                payout.next_attempt_at = None
-                to, why = P.FAILED, f"{payout.provider} refused: {payout.last_error}"
-        else:
-            assert error is not None
-            payout.last_error = error.reason[:MAX_REASON]
-            if error.transient and payout.attempts < MAX_ATTEMPTS:
-                payout.next_attempt_at = now + BACKOFF[min(payout.attempts, len(BACKOFF)) - 1]
-                to, why = P.RETRY, f"will retry: {payout.last_error}"
-            else:
-                payout.next_attempt_at = None
-                gave_up = f"gave up after {payout.attempts} attempts: " if error.transient else ""
-                to, why = P.FAILED, f"{gave_up}{payout.last_error}"
-        payout.save(
-            update_fields=["lease_until", "provider_reference", "code", "last_error", "settled_at", "next_attempt_at"]
-        )
-        transition(payout, to=to, allowed=PAYOUT_ALLOWED, actor=WORKER, why=why[:MAX_REASON])
-    if to == P.SUCCEEDED:
-        settle_finished_lines(brand_id=payout.brand_id, request_id=payout.request_id)
-    if to in (P.FAILED, P.SUCCEEDED):
-        payout_flag_refresh(request_id=payout.request_id)
-    return payout
-
-
-def payout_execute(*, payout_id: int, now: datetime | None = None, reconcile: bool = False) -> Payout | None:
-    """One attempt at a payout: claim it, ask its provider (by key), write the outcome back.
-
-    Reconciling (a stale `submitting`, a `processing` to poll) and on every attempt after the first,
-    the provider is first asked what became of the key; only when it has no payout under it is the
-    payout submitted again, with the same key.
-    """
-    now = now or timezone.now()
-    payout = _claim(payout_id, now=now, reconcile=reconcile)
-    if payout is None:
-        return None
-    attempt = payout.attempts
-    outcome: ProviderOutcome | None = None
-    error: ProviderError | None = None
-    try:
-        provider = provider_named(payout.provider)
-        if provider is None:
-            raise ProviderError(f"no payment provider named '{payout.provider}' is installed", transient=False)
-        if payout.kind not in provider.kinds:
-            raise ProviderError(f"{payout.provider} cannot make a {payout.kind.replace('_', ' ')}", transient=False)
-        instruction = _instruction(payout)
-        if not payout.code and instruction.code:
-            Payout.objects.filter(pk=payout.pk).update(code=instruction.code)
-        account = account_for(brand_id=payout.brand_id, provider=payout.provider)
-        # Any attempt after the first asks first: a provider may have acted on a call whose answer
-        # was lost, and replays the first answer to a key only for a while (Stripe: 24 hours).
-        if reconcile or attempt > 1:
-            outcome = provider.lookup(instruction, account)
-        if outcome is None:
-            outcome = provider.submit(instruction, account)
-    except ProviderError as exc:
-        error = exc
-    except Exception as exc:  # an adapter's bug must not leave the payout held: retry, then staff
-        logger.exception("payout %s: provider %s failed", payout_id, payout.provider)
-        error = ProviderError(f"unexpected error from {payout.provider}: {type(exc).__name__}", transient=True)
-    return _write_back(payout_id, attempt, outcome=outcome, error=error, now=timezone.now() if now is None else now)
-
-
-def payouts_run_due(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Every minute: payouts due for a retry, those whose enqueue was lost, stale attempts to
-    reconcile and processing ones to poll. Returns how many were attempted."""
-    now = now or timezone.now()
-    due = list(
-        Payout.objects.filter(status__in=[P.PENDING, P.RETRY])
-        .exclude(next_attempt_at__gt=now)
-        .exclude(status=P.PENDING, created_at__gt=now - timedelta(seconds=30))
-        .order_by("id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    stale = list(
-        Payout.objects.filter(status=P.SUBMITTING, lease_until__lte=now)
-        .order_by("id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    polled = list(
-        Payout.objects.filter(status=P.PROCESSING, next_attempt_at__lte=now)
-        .order_by("id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    done = 0
-    for payout_id in due:
-        done += payout_execute(payout_id=payout_id, now=now) is not None
-    for payout_id in stale + polled:
-        done += payout_execute(payout_id=payout_id, now=now, reconcile=True) is not None
-    return done
-
-
-# --- the staff queue's flag -------------------------------------------------------------------------
-
-PAYOUT_FAILED_FLAG = "payout_failed"
-
-
-def payout_flag_refresh(*, request_id: int) -> None:
-    """Flag the return in the staff queue while one of its payouts needs attention; unflag it after."""
-    with transaction.atomic():
-        request = ReturnRequest.objects.select_for_update().only("flags").get(pk=request_id)
-        failing = Payout.objects.filter(request_id=request_id, status=P.FAILED).exists()
-        flags = [flag for flag in (request.flags or []) if flag != PAYOUT_FAILED_FLAG]
-        if failing:
-            flags.append(PAYOUT_FAILED_FLAG)
-        if flags != (request.flags or []):
-            request.flags = flags
-            request.save(update_fields=["flags"])
-
-
-# --- staff on payouts --------------------------------------------------------------------------------
-
-
-def _lock_payout(brand_id: int, payout_id: int) -> Payout:
-    payout = Payout.objects.select_for_update().filter(brand_id=brand_id, pk=payout_id).first()
-    if payout is None:
-        raise NotFound(f"no payout {payout_id}")
-    return payout
-
-
-def payout_retry(*, brand_id: int, payout_id: int, actor: Actor, why: str = "") -> Payout:
-    """Send a payout that needs attention again, with the same key (the provider cannot pay it twice)."""
-    with transaction.atomic():
-        payout = _lock_payout(brand_id, payout_id)
-        payout.next_attempt_at = None
-        payout.save(update_fields=["next_attempt_at"])
-        transition(payout, to=P.RETRY, allowed=PAYOUT_ALLOWED, actor=actor, why=_clean_reason(why) or "sent again")
-        transaction.on_commit(lambda: _enqueue([payout.pk]))
-    payout_flag_refresh(request_id=payout.request_id)
-    return payout
-
-
-def payout_cancel(*, brand_id: int, payout_id: int, actor: Actor, why: str) -> Payout:
-    """Give up a payout that was not made (refused, or retrying); `why` is required."""
-    why = _clean_reason(why)
-    if not why:
-        raise InvalidInput("say why the payout is cancelled")
-    with transaction.atomic():
-        payout = _lock_payout(brand_id, payout_id)
-        transition(payout, to=P.CANCELLED, allowed=PAYOUT_ALLOWED, actor=actor, why=why)
-    payout_flag_refresh(request_id=payout.request_id)
-    return payout
-
-
-def payout_record_manual(*, brand_id: int, payout_id: int, actor: Actor, reference: str) -> Payout:
-    """Staff made a manual payout outside Assay: record its reference and complete it."""
-    reference = _clean_reason(reference)
-    if not reference:
-        raise InvalidInput("give the payment's reference (a transfer id, a receipt number)")
-    with transaction.atomic():
-        payout = _lock_payout(brand_id, payout_id)
-        if payout.provider != "manual" or payout.status != P.PROCESSING:
-            raise Conflict(f"payout {payout_id} is not a manual payout waiting to be recorded")
-        payout.provider_reference = reference[:120]
-        payout.settled_at = timezone.now()
-        payout.save(update_fields=["provider_reference", "settled_at"])
-        transition(payout, to=P.SUBMITTING, allowed=PAYOUT_ALLOWED, actor=actor, why="recorded by staff")
-        transition(payout, to=P.SUCCEEDED, allowed=PAYOUT_ALLOWED, actor=actor, why=f"paid outside Assay: {reference}")
-    settle_finished_lines(brand_id=brand_id, request_id=payout.request_id)
-    return payout
-
-
-# --- the return follows its settlements -------------------------------------------------------------
-
-
-def settle_finished_lines(*, brand_id: int, request_id: int) -> int:
-    """Lines inspected (or kept by the shopper) whose settlement is fully paid become resolved."""
-    moved = 0
-    settlements = Settlement.objects.filter(brand_id=brand_id, request_id=request_id).select_related("return_line")
-    for settlement in settlements:
-        line = settlement.return_line
-        ready = line.status == S.INSPECTED or (line.status == S.AUTHORISED and (line.decision or {}).get("keep_item"))
-        if not ready:
-            continue
-        open_payouts = settlement.payouts.exclude(status__in=[P.SUCCEEDED, P.CANCELLED]).exists()
-        exchange = Exchange.objects.filter(settlement=settlement).first()
-        waiting = exchange is not None and exchange.status in (
-            ExchangeStatus.AWAITING_HOLD,
-            ExchangeStatus.AWAITING_PAYMENT,
-            ExchangeStatus.AWAITING_STOCK,
-        )
-        if open_payouts or waiting:
-            continue
-        try:
-            return_line_move(
-                brand_id=brand_id, line_id=line.pk, to=S.RESOLVED, actor=Actor.system("resolutions"), why="settled"
-            )
-            moved += 1
-        except Conflict:
-            continue  # moved meanwhile by someone else
-    return moved
 
 
 def _shop_record(request: ReturnRequest) -> None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from assay.core.audit import Actor
 from assay.core.transitions import transition
 from assay.resolutions.models import ShopReturn, ShopReturnStatus
+from assay.resolutions.payouts import account_for
 from assay.resolutions.providers import (
     ProviderError,
     ShopReturnInstruction,
@@ -81,8 +82,6 @@ def _instruction(request: ReturnRequest) -> ShopReturnInstruction:
 
 def shop_return_sync(*, record_id: int, now: datetime | None = None) -> ShopReturn | None:
     """One step towards the shop matching the return: open, close or cancel it; None when in step."""
-    from assay.resolutions.services import account_for
-
     now = now or timezone.now()
     record = ShopReturn.objects.select_related("request__order").filter(pk=record_id).first()
     if record is None or (record.next_attempt_at is not None and record.next_attempt_at > now):

@@ -7,7 +7,8 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from assay.resolutions.checkouts import checkout_open, checkouts_run_due
 from assay.resolutions.credit import credits_expire_due
-from assay.resolutions.services import payout_execute, payouts_run_due, resolutions_sweep
+from assay.resolutions.payouts import payout_execute, payouts_run_due
+from assay.resolutions.services import resolutions_sweep
 from assay.resolutions.shop_returns import shop_return_sync, shop_returns_run_due
 
 

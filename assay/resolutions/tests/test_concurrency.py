@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 
 from assay.resolutions.models import Payout, PayoutSettings, Settlement
+from assay.resolutions.payouts import payout_execute
 from assay.resolutions.providers import ProviderError
-from assay.resolutions.services import ResolveResult, payout_execute, return_resolve
+from assay.resolutions.services import ResolveResult, return_resolve
 from assay.resolutions.status import PayoutStatus
 from assay.resolutions.tests.conftest import move_lines
 from assay.returns.tests.conftest import STAFF, ask, create, lines_of

@@ -10,16 +10,16 @@ from django.utils import timezone
 
 from assay.core.errors import Conflict
 from assay.resolutions.models import Payout, PayoutSettings
-from assay.resolutions.providers import ProviderError, ProviderOutcome
-from assay.resolutions.services import (
+from assay.resolutions.payouts import (
     LEASE,
     MAX_ATTEMPTS,
     payout_execute,
     payout_record_manual,
     payout_retry,
     payouts_run_due,
-    resolutions_due,
 )
+from assay.resolutions.providers import ProviderError, ProviderOutcome
+from assay.resolutions.services import resolutions_due
 from assay.resolutions.status import PayoutStatus as P
 from assay.resolutions.tests.conftest import WorkerKilled, move_lines, set_resolution_terms
 from assay.returns.models import ReturnLine
@@ -126,7 +126,7 @@ def test_a_late_answer_from_an_attempt_that_lost_its_lease_is_not_written(refund
     payout = Payout.objects.get(request=refund)
     payouts_run_due(now=timezone.now() + LEASE + timedelta(seconds=1))  # attempt 2 completes it
 
-    from assay.resolutions.services import _write_back
+    from assay.resolutions.payouts import _write_back
 
     late = _write_back(
         payout.pk,

@@ -14,7 +14,8 @@ from assay.core.audit import Actor
 from assay.integrations.shopify.fake_admin import FAKE_ACCESS_TOKEN, FakeShopifyAdmin
 from assay.orders.models import Order, OrderLine
 from assay.resolutions.models import Payout, PayoutSettings
-from assay.resolutions.services import payouts_run_due, resolutions_due
+from assay.resolutions.payouts import payouts_run_due
+from assay.resolutions.services import resolutions_due
 from assay.resolutions.status import PayoutStatus
 from assay.resolutions.tests.conftest import move_lines
 from assay.returns.tests.conftest import ask, create, lines_of, shop  # noqa: F401 - fixture

@@ -22,7 +22,8 @@ from assay.integrations.stripe.client import DEFAULT_API_VERSION
 from assay.integrations.stripe.fake import FakeStripe
 from assay.orders.models import Order
 from assay.resolutions.models import Payout, PayoutSettings
-from assay.resolutions.services import payouts_run_due, resolutions_due
+from assay.resolutions.payouts import payouts_run_due
+from assay.resolutions.services import resolutions_due
 from assay.resolutions.status import PayoutStatus
 from assay.resolutions.tests.conftest import move_lines
 from assay.returns.models import ReturnLine
@@ -101,14 +102,14 @@ def test_a_worker_process_killed_after_stripe_refunded_is_completed_once_by_reco
     inspected, stripe_server, monkeypatch
 ):
     # Settled here, but not carried out: the payout is left for the worker process below.
-    monkeypatch.setattr("assay.resolutions.services._enqueue", lambda ids: None)
+    monkeypatch.setattr("assay.resolutions.services.payouts_enqueue", lambda ids: None)
     resolutions_due(brand_id=inspected.brand_id, request_id=inspected.pk)
     payout = Payout.objects.get(request=inspected)
     # Stripe refunds at once and answers 30 s later: the worker is killed while it waits.
     stripe_server.misbehave("stall_after", seconds=30)
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    work = f"from assay.resolutions.services import payout_execute; payout_execute(payout_id={payout.pk})"
+    work = f"from assay.resolutions.payouts import payout_execute; payout_execute(payout_id={payout.pk})"
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-c", work],
         cwd=settings.BASE_DIR,
