@@ -21,6 +21,11 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
+def minor_round(amount: Decimal, currency: str) -> Decimal:
+    """`amount` rounded to the currency's minor units, half to even (banker's rounding)."""
+    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)
+
+
 def normalise_currency(code: str | None) -> str:
     value = (code or "").strip().upper()
     if len(value) != 3 or not value.isalpha():
@@ -56,8 +61,7 @@ class Money:
         return cls(to_decimal(amount), normalise_currency(currency))
 
     def quantized(self) -> Money:
-        exponent = Decimal(1).scaleb(-minor_units(self.currency))
-        return Money(self.amount.quantize(exponent, rounding=ROUND_HALF_EVEN), self.currency)
+        return Money(minor_round(self.amount, self.currency), self.currency)
 
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,7 +55,7 @@ class _QuietServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
-class LoopbackFake:
+class LoopbackFake(ABC):
     """Serve `answer` on 127.0.0.1:<free port> until `close()`; `url` is the base to give a client."""
 
     def __init__(self) -> None:
@@ -128,8 +129,9 @@ class LoopbackFake:
         with self.lock:
             self._plans.extend(Misbehaviour(mode, status, body, seconds) for _ in range(times))
 
+    @abstractmethod
     def answer(self, request: FakeRequest) -> FakeResponse:
-        raise NotImplementedError
+        """The vendor's answer to one request (the fake's own logic)."""
 
     def close(self) -> None:
         self._server.shutdown()

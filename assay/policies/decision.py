@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+from assay.core.money import minor_round
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +31,16 @@ class Fee:
     percent: Decimal = Decimal(0)
     fixed: Decimal = Decimal(0)
 
+    def amount(self, base: Decimal, currency: str) -> Decimal:
+        """The fee on `base`, in the currency's minor units; never more than `base`."""
+        return min(minor_round(base * self.percent / Decimal(100) + self.fixed, currency), base)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> Fee:
+        """As stored in a line's decision (JSON: decimal strings)."""
+        data = data or {}
+        return cls(percent=_decimal(data.get("percent")), fixed=_decimal(data.get("fixed")))
+
 
 @dataclass(frozen=True, slots=True)
 class Bonus:
@@ -31,6 +49,24 @@ class Bonus:
     percent: Decimal = Decimal(0)
     fixed: Decimal = Decimal(0)
     cap: Decimal | None = None
+
+    def amount(self, value: Decimal, currency: str) -> Decimal:
+        """The bonus a line of this value earns: percent of it plus the fixed part, capped, in minor units."""
+        amount = value * self.percent / Decimal(100) + self.fixed
+        if self.cap is not None:
+            amount = min(amount, self.cap)
+        return minor_round(max(amount, Decimal(0)), currency)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> Bonus:
+        """As stored in a line's decision (JSON: decimal strings; no cap as null)."""
+        data = data or {}
+        cap = data.get("cap")
+        return cls(
+            percent=_decimal(data.get("percent")),
+            fixed=_decimal(data.get("fixed")),
+            cap=_decimal(cap) if cap not in (None, "") else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,9 @@ decision on the line itself, how many units are left to return, and the exchange
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
-from assay.core.money import minor_units
+from assay.core.money import minor_round
 from assay.orders.selectors import OrderDetail, OrderLineData
 from assay.policies.decision import Bonus, LineDecision, OrderDecision
 from assay.policies.facts import OrderFacts
@@ -25,14 +25,6 @@ PICK_TO_RESOLUTION: dict[str, tuple[str, str]] = {
     STORE_CREDIT: ("store_credit", ""),
     REFUND: ("refund", ""),
 }
-
-
-def bonus_amount(bonus: Bonus, value: Decimal, currency: str) -> Decimal:
-    """The bonus credit a line of this value earns: percent of it plus the fixed part, capped."""
-    amount = value * bonus.percent / Decimal(100) + bonus.fixed
-    if bonus.cap is not None:
-        amount = min(amount, bonus.cap)
-    return max(amount, Decimal(0)).quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,14 +127,14 @@ class LineOffer:
         return options
 
     def _bonus_words(self, bonus: Bonus) -> str:
-        amount = bonus_amount(bonus, self.paid, self.currency)
+        amount = bonus.amount(self.paid, self.currency)
         if amount <= 0:
             return ""
         each = " per item" if self.returnable > 1 else ""
         return f" Includes a bonus credit of {money_text(amount, self.currency)}{each}."
 
     def _credit_words(self, bonus: Bonus) -> str:
-        amount = bonus_amount(bonus, self.paid, self.currency)
+        amount = bonus.amount(self.paid, self.currency)
         each = " per item" if self.returnable > 1 else ""
         if amount <= 0:
             return f"{money_text(self.paid, self.currency)}{each} to spend with us."
@@ -160,8 +152,7 @@ def _listing(words: list[str]) -> str:
 
 
 def money_text(amount: Decimal, currency: str) -> str:
-    quantum = Decimal(1).scaleb(-minor_units(currency))
-    return f"{amount.quantize(quantum, rounding=ROUND_HALF_EVEN):,} {currency}"
+    return f"{minor_round(amount, currency):,} {currency}"
 
 
 def unit_paid(line: OrderLineData) -> Decimal:

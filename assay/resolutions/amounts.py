@@ -7,17 +7,14 @@ parts shown always add up to the total paid.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
-from assay.core.money import minor_units
+from assay.core.money import minor_round
+from assay.policies.decision import Bonus, Fee
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-
-
-def rounded(amount: Decimal, currency: str) -> Decimal:
-    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,43 +30,18 @@ class LineValue:
 
     @property
     def merchandise(self) -> Decimal:
-        return rounded(self.unit_price * self.quantity, self.currency)
+        return minor_round(self.unit_price * self.quantity, self.currency)
 
     @property
     def tax(self) -> Decimal:
         # Prices that include tax already refund it with the price; tax charged on top is refunded pro rata.
         if self.taxes_included or self.line_quantity <= 0:
             return ZERO
-        return rounded(self.line_tax * self.quantity / self.line_quantity, self.currency)
+        return minor_round(self.line_tax * self.quantity / self.line_quantity, self.currency)
 
     @property
     def paid(self) -> Decimal:
         return self.merchandise + self.tax
-
-
-def _decimal(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else ZERO
-
-
-def fee_amount(spec: dict[str, Any] | None, base: Decimal, currency: str) -> Decimal:
-    """A policy fee: percent of `base` first, then a fixed amount; never more than `base`."""
-    spec = spec or {}
-    fee = rounded(base * _decimal(spec.get("percent")) / HUNDRED, currency) + rounded(
-        _decimal(spec.get("fixed")), currency
-    )
-    return min(fee, base)
-
-
-def bonus_amount(spec: dict[str, Any] | None, base: Decimal, currency: str) -> Decimal:
-    """A policy bonus: percent of `base` plus a fixed amount, at most `cap` when one is set."""
-    spec = spec or {}
-    bonus = rounded(base * _decimal(spec.get("percent")) / HUNDRED, currency) + rounded(
-        _decimal(spec.get("fixed")), currency
-    )
-    cap = spec.get("cap")
-    if cap not in (None, ""):
-        bonus = min(bonus, rounded(_decimal(cap), currency))
-    return max(bonus, ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +94,15 @@ def line_breakdown(
     """
     currency = value.currency
     paid = value.paid
-    label = rounded(_decimal(terms.get("label_fee")), currency) if carries_label_fee else ZERO
+    label = minor_round(Decimal(str(terms.get("label_fee") or 0)), currency) if carries_label_fee else ZERO
     if resolution == "refund":
-        restocking = fee_amount(terms.get("restocking_fee"), value.merchandise, currency)
+        restocking = Fee.from_data(terms.get("restocking_fee")).amount(value.merchandise, currency)
         label = min(label, paid - restocking)
         total = paid - restocking - label
         return Breakdown(resolution, currency, value.merchandise, value.tax, restocking, label, ZERO, total)
     if resolution == "exchange":
-        bonus = bonus_amount(terms.get("bonus_exchange"), value.merchandise, currency)
-        replacement = rounded((replacement_price or ZERO) * value.quantity, currency)
+        bonus = Bonus.from_data(terms.get("bonus_exchange")).amount(value.merchandise, currency)
+        replacement = minor_round((replacement_price or ZERO) * value.quantity, currency)
         if replacement >= paid:
             difference = max(replacement - paid - bonus, ZERO)
             return Breakdown(
@@ -142,7 +114,7 @@ def line_breakdown(
             resolution, currency, value.merchandise, value.tax, ZERO, label, bonus, ZERO, replacement, -(back - label)
         )
     # store credit, gift card or coupon: the value as credit, with the bonus for choosing it
-    bonus = bonus_amount(terms.get("bonus_store_credit"), value.merchandise, currency)
+    bonus = Bonus.from_data(terms.get("bonus_store_credit")).amount(value.merchandise, currency)
     label = min(label, paid + bonus)
     total = paid + bonus - label
     return Breakdown(resolution, currency, value.merchandise, value.tax, ZERO, label, bonus, total)

@@ -19,8 +19,7 @@ from django.utils import timezone
 
 from assay.core.audit import Actor
 from assay.core.errors import Conflict, InvalidInput
-from assay.core.money import normalise_currency
-from assay.resolutions.amounts import rounded
+from assay.core.money import minor_round, normalise_currency
 from assay.resolutions.models import CreditAccount, CreditEntry, CreditEntryKind
 
 ZERO = Decimal(0)
@@ -74,7 +73,7 @@ def credit_book(
     currency = normalise_currency(currency)
     if kind not in K.values:
         raise InvalidInput(f"'{kind}' is not a kind of store credit entry")
-    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT or rounded(amount, currency) != amount:
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT or minor_round(amount, currency) != amount:
         raise InvalidInput(f"{amount} is not an amount in {currency}")
     if (kind == K.ISSUE and amount <= 0) or (kind in (K.REDEEM, K.EXPIRE) and amount >= 0) or amount == 0:
         raise InvalidInput(f"a {kind} of {amount} {currency} is not possible")
@@ -90,7 +89,7 @@ def credit_book(
         return earlier
     balance = _balance(account)
     if balance + amount < 0:
-        shown, asked = rounded(balance, currency), rounded(-amount, currency)
+        shown, asked = minor_round(balance, currency), minor_round(-amount, currency)
         raise Conflict(f"the store credit balance is {shown} {currency}: {asked} {currency} cannot be taken")
     return CreditEntry.objects.create(
         brand_id=brand_id,

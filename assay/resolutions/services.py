@@ -21,12 +21,13 @@ from django.utils import timezone
 from assay.catalog.models import Variant
 from assay.core.audit import Actor, audit_record
 from assay.core.errors import Conflict, InvalidInput, NotFound
+from assay.core.money import minor_round
 from assay.core.transitions import transition
 from assay.orders.models import Order, OrderLine, Shipment, ShipmentLine, ShipmentStatus
 from assay.policies.models import PolicyVersion
 from assay.policies.schema import PolicyDocument, ResolutionTerms
 from assay.resolutions import credit
-from assay.resolutions.amounts import Breakdown, LineValue, line_breakdown, rounded
+from assay.resolutions.amounts import Breakdown, LineValue, line_breakdown
 from assay.resolutions.checkouts import checkout_request, holds_settle_for_request
 from assay.resolutions.models import CheckoutPurpose, Exchange, Payout, PayoutKind, PayoutSettings, Settlement
 from assay.resolutions.payouts import (
@@ -204,7 +205,7 @@ def _adjusted(proposal: Proposal, adjustment: Adjustment | None) -> tuple[str, D
         amount = adjustment.amount
         if amount < 0 or not amount.is_finite():
             raise InvalidInput(f"{label}: the amount cannot be negative")
-        if rounded(amount, breakdown.currency) != amount:
+        if minor_round(amount, breakdown.currency) != amount:
             raise InvalidInput(f"{label}: {amount} has more decimals than {breakdown.currency} allows")
         paid = breakdown.merchandise + breakdown.tax
         ceiling = paid if resolution == "refund" else paid * 2
