@@ -696,13 +696,7 @@ def _validated_create(params: tuple[tuple[str, str], ...]) -> tuple[dict[str, st
         elif name in _CREATE_PARAMS:
             form[name] = value
         else:
-            raise _StripeError(
-                400,
-                "invalid_request_error",
-                f"Received unknown parameter: {name}",
-                code="parameter_unknown",
-                param=name,
-            )
+            raise _unknown_parameter(name)
     named = [name for name in ("payment_intent", "charge") if name in form]
     if len(named) != 1:
         raise _StripeError(
@@ -728,6 +722,12 @@ def _validated_create(params: tuple[tuple[str, str], ...]) -> tuple[dict[str, st
             param="reason",
         )
     return form, metadata
+
+
+def _unknown_parameter(name: str) -> _StripeError:
+    return _StripeError(
+        400, "invalid_request_error", f"Received unknown parameter: {name}", code="parameter_unknown", param=name
+    )
 
 
 def _limit(raw: str | None) -> int:
@@ -783,13 +783,7 @@ def _validated_session(params: tuple[tuple[str, str], ...]) -> _SessionForm:
         elif name in _SESSION_PARAMS:
             form[name] = value
         else:
-            raise _StripeError(
-                400,
-                "invalid_request_error",
-                f"Received unknown parameter: {name}",
-                code="parameter_unknown",
-                param=name,
-            )
+            raise _unknown_parameter(name)
     mode = _required(form, "mode")
     if mode != "payment":  # the only mode this fake makes
         raise _StripeError(
@@ -896,13 +890,7 @@ def _only(params: tuple[tuple[str, str], ...], allowed: set[str]) -> dict[str, s
         if _EXPAND_KEY.match(name) or _METADATA_KEY.match(name):
             continue
         if name not in allowed:
-            raise _StripeError(
-                400,
-                "invalid_request_error",
-                f"Received unknown parameter: {name}",
-                code="parameter_unknown",
-                param=name,
-            )
+            raise _unknown_parameter(name)
         form[name] = value
     return form
 
